@@ -1,0 +1,109 @@
+"""Configuration from the spec's environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
+DEFAULT_JWT_REFRESH_SECRET = "dev-only-refresh-secret-change-me-0123456789"  # noqa: S105
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | int) -> int:
+    """'15m' -> 900, '30d' -> 2592000, '3600' -> 3600 (seconds)."""
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 900, 15m, 12h, 30d)")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or inconsistent; the service refuses to start."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    app_env: str = Field(
+        default="development", validation_alias=AliasChoices("APP_ENV", "NODE_ENV")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias="HOST")
+    port: int = Field(default=8000, validation_alias="PORT")
+    api_version: str = Field(default="v1", validation_alias="API_VERSION")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    data_dir: str = Field(default=".worksync", validation_alias="WORKSYNC_DATA_DIR")
+    db_pool_size: int = Field(default=10, validation_alias="DB_POOL_SIZE")
+
+    jwt_secret: str = Field(default=DEFAULT_JWT_SECRET, validation_alias="JWT_SECRET")
+    jwt_refresh_secret: str = Field(
+        default=DEFAULT_JWT_REFRESH_SECRET, validation_alias="JWT_REFRESH_SECRET"
+    )
+    jwt_expires_in: int = Field(default=900, validation_alias="JWT_EXPIRES_IN")
+    jwt_refresh_expires_in: int = Field(
+        default=30 * 86400, validation_alias="JWT_REFRESH_EXPIRES_IN"
+    )
+    bcrypt_rounds: int = Field(default=12, ge=4, le=20, validation_alias="BCRYPT_ROUNDS")
+
+    cors_origin: str = Field(default="", validation_alias="CORS_ORIGIN")
+    rate_limit_window_ms: int = Field(default=60000, validation_alias="RATE_LIMIT_WINDOW_MS")
+    rate_limit_max_requests: int = Field(default=100, validation_alias="RATE_LIMIT_MAX_REQUESTS")
+
+    # Read-your-writes: how long a command waits for its projections before answering 202.
+    projection_wait_timeout: float = Field(default=5.0, validation_alias="PROJECTION_WAIT_TIMEOUT")
+    projection_batch_size: int = Field(default=500, validation_alias="PROJECTION_BATCH_SIZE")
+    log_level: str = Field(default="info", validation_alias="LOG_LEVEL")
+
+    @field_validator("jwt_expires_in", "jwt_refresh_expires_in", mode="before")
+    @classmethod
+    def _duration(cls, value: str | int) -> int:
+        return parse_duration(value)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env.lower() in ("production", "prod")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_origin.split(",") if o.strip()]
+
+    def check_safe(self) -> None:
+        """Refuse to run in production with development secrets or weak hashing."""
+        if not self.is_production:
+            return
+        problems = []
+        if self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32:
+            problems.append("JWT_SECRET is the development default or shorter than 32 chars")
+        if (
+            self.jwt_refresh_secret == DEFAULT_JWT_REFRESH_SECRET
+            or len(self.jwt_refresh_secret) < 32
+        ):
+            problems.append(
+                "JWT_REFRESH_SECRET is the development default or shorter than 32 chars"
+            )
+        if self.jwt_secret == self.jwt_refresh_secret:
+            problems.append("JWT_SECRET and JWT_REFRESH_SECRET must differ")
+        if self.bcrypt_rounds < 12:
+            problems.append("BCRYPT_ROUNDS must be at least 12 in production")
+        if not self.database_url:
+            problems.append("DATABASE_URL must be set in production (no embedded database)")
+        if problems:
+            raise ConfigError(
+                "refusing to start in production: "
+                + "; ".join(problems)
+                + ". Set them in the environment."
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

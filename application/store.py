@@ -1,0 +1,134 @@
+"""The event store: one eventsourcing application, one events table, one global position.
+
+Every context saves through ``EventStore.run``: it runs a command function, saves what it
+changed, and retries the whole function when another writer got there first (optimistic
+concurrency). The result carries the command's global position for read-your-writes.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from psycopg.conninfo import conninfo_to_dict
+
+from application.errors import Conflict, NotFound, PreconditionFailed
+from domain.shared import DomainError, Gone, RuleBroken
+
+T = TypeVar("T")
+EVENTS_TABLE = "worksync_events"
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class SetAsList(Transcoding):
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj, key=str)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
+
+
+def eventstore_env(database_url: str, pool_size: int = 10, create_table: bool = False) -> dict:
+    """eventsourcing's POSTGRES_* settings derived from a DATABASE_URL."""
+    info = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": info.get("dbname") or "postgres",
+        "POSTGRES_HOST": info.get("host") or "127.0.0.1",
+        "POSTGRES_PORT": str(info.get("port") or 5432),
+        "POSTGRES_USER": info.get("user") or getpass.getuser(),
+        "POSTGRES_PASSWORD": info.get("password") or "",
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        "CREATE_TABLE": "y" if create_table else "n",
+    }
+
+
+def check_version(aggregate: Any, expected: int | None) -> None:
+    """If-Match: the client's version must be the aggregate's current version."""
+    if expected is not None and aggregate.version != expected:
+        raise PreconditionFailed(
+            f"version {expected} is stale; the current version is {aggregate.version}",
+            current_version=aggregate.version,
+        )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a command wrote: its last global position and the topics of its events."""
+
+    position: int | None
+    topics: frozenset[str] = field(default_factory=frozenset)
+    value: Any = None
+
+
+class EventStore(Application):
+    name = "WorkSync"  # events table: worksync_events
+    max_attempts = 8
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(SetAsList())
+
+    def load(self, cls: type[T], aggregate_id: UUID, what: str | None = None) -> T:
+        """Load an aggregate of the given class or raise NotFound."""
+        label = what or cls.__name__.lower()
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{label} not found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{label} not found")
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def run(self, command: Callable[[], tuple[Any, list[Aggregate]]]) -> Saved:
+        """Run ``command`` (returns (value, aggregates to save)); retry on version clashes.
+
+        Domain rule violations become application errors: RuleBroken -> Conflict,
+        Gone -> NotFound.
+        """
+        for attempt in range(self.max_attempts):
+            try:
+                value, aggregates = command()
+            except Gone as e:
+                raise NotFound(e.detail) from None
+            except RuleBroken as e:
+                raise Conflict(e.detail) from None
+            except DomainError as e:
+                raise Conflict(e.detail) from None
+            try:
+                recordings = self.save(*aggregates)
+            except IntegrityError:
+                if attempt + 1 == self.max_attempts:
+                    raise Conflict("too many concurrent changes; try again") from None
+                continue
+            position = max((r.notification.id for r in recordings), default=None)
+            topics = frozenset(r.notification.topic for r in recordings)
+            return Saved(position=position, topics=topics, value=value)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,104 @@
+"""The composition root: builds the event store, the services, the read pool, the projector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+import migrations
+from application.config import Settings
+from application.identity import IdentityService, PasswordHasher, Tokens
+from application.store import EventStore, eventstore_env
+from application.workspaces import WorkspaceService
+from projections.base import Projection
+from projections.engine import Projector
+from projections.registry import affected_by, all_projections
+from projections.waiter import ProjectionWaiter
+
+
+def open_event_store(
+    database_url: str, pool_size: int = 10, create_table: bool = False
+) -> EventStore:
+    return EventStore(env=eventstore_env(database_url, pool_size, create_table))
+
+
+def migrate(database_url: str) -> list[str]:
+    """Create the events table (eventsourcing's own DDL) and apply the read-model migrations."""
+    open_event_store(database_url, pool_size=1, create_table=True).close()
+    return migrations.apply(database_url)
+
+
+def make_projector(
+    database_url: str, settings: Settings, store: EventStore | None = None
+) -> Projector:
+    store = store or open_event_store(database_url, pool_size=1)
+    return Projector(
+        all_projections(), database_url, store.mapper, batch_size=settings.projection_batch_size
+    )
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database_url: str
+    store: EventStore
+    identity: IdentityService
+    workspaces: WorkspaceService
+    pool: AsyncConnectionPool
+    waiter: ProjectionWaiter
+    projections: list[Projection] = field(default_factory=all_projections)
+    projector: Projector | None = None
+
+    def affected(self, topics: frozenset[str]) -> list[str]:
+        return affected_by(topics, self.projections)
+
+
+async def open_container(
+    settings: Settings, database_url: str, *, with_projector: bool
+) -> Container:
+    store = open_event_store(database_url, pool_size=settings.db_pool_size)
+    tokens = Tokens(settings)
+    hasher = PasswordHasher(settings.bcrypt_rounds)
+    pool = AsyncConnectionPool(
+        database_url,
+        min_size=2,
+        max_size=settings.db_pool_size,
+        open=False,
+        kwargs={"autocommit": True},
+    )
+    await pool.open(wait=True, timeout=30)
+    waiter = ProjectionWaiter(database_url)
+    projector = None
+    if with_projector:
+        projector = make_projector(database_url, settings, store)
+        projector.start()
+    await waiter.start()
+    return Container(
+        settings=settings,
+        database_url=database_url,
+        store=store,
+        identity=IdentityService(store, hasher, tokens),
+        workspaces=WorkspaceService(store),
+        pool=pool,
+        waiter=waiter,
+        projector=projector,
+    )
+
+
+async def close_container(container: Container) -> None:
+    await container.waiter.stop()
+    if container.projector:
+        container.projector.stop()
+    await container.pool.close()
+    container.store.close()
+
+
+def database_reachable(database_url: str) -> bool:
+    try:
+        with psycopg.connect(database_url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False

@@ -1,0 +1,186 @@
+"""The ``worksync`` command line: serve, projector, migrate, projections, openapi."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from application.config import ConfigError, get_settings
+from interfaces.bootstrap import make_projector, migrate, open_event_store
+from interfaces.embedded import resolve_database_url
+from interfaces.logs import configure_logging
+from projections import control
+from projections.rebuild import rebuild
+from projections.registry import all_projections, by_name
+
+app = typer.Typer(help="WorkSync: event-sourced project management backend.", no_args_is_help=True)
+projections_app = typer.Typer(help="Inspect and operate the projections.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+console = Console(stderr=True)
+
+
+def _database_url() -> str:
+    settings = get_settings()
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default HOST or 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000)")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    with_projector: Annotated[
+        bool | None,
+        typer.Option(
+            "--with-projector/--no-projector",
+            help="Run the projector in-process (default: on with the embedded database)",
+        ),
+    ] = None,
+    run_migrations: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        settings.check_safe()
+    except ConfigError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
+    embedded = settings.database_url is None
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    if run_migrations:
+        applied = migrate(url)
+        console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
+    run_projector = embedded if with_projector is None else with_projector
+    os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if run_projector else "0"
+    uvicorn.run(
+        "interfaces.http.app:app_factory",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+@app.command()
+def projector() -> None:
+    """Run every projection (one runner each, elected by advisory lock) until stopped."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    url = _database_url()
+    runner = make_projector(url, settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"projector running {len(runner.workers)} projections; Ctrl-C stops")
+    runner.run_forever(should_stop=stop.is_set)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create the event store and apply the read-model migrations (idempotent)."""
+    applied = migrate(_database_url())
+    console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (JSON)."""
+    from interfaces.http.app import create_app
+
+    typer.echo(json.dumps(create_app().openapi(), indent=2))
+
+
+@projections_app.command("status")
+def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Each projection's position, the log head, lag, state and whether a runner is active."""
+    rows = control.status(_database_url(), [p.name for p in all_projections()])
+    if as_json:
+        typer.echo(json.dumps([{**r.__dict__, "lag": r.lag} for r in rows]))
+        return
+    table = Table("projection", "position", "head", "lag", "state", "runner", "error")
+    for r in rows:
+        error = f"at {r.error_position}: {r.error}" if r.error else ""
+        table.add_row(
+            r.name,
+            str(r.position),
+            str(r.head),
+            str(r.lag),
+            r.state,
+            "yes" if r.runner else "no",
+            error,
+        )
+    Console().print(table)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="Projection name")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Rebuild every projection")] = False,
+    batch_size: Annotated[int, typer.Option(help="Events per transaction")] = 5000,
+) -> None:
+    """Replay the whole log into shadow tables, then swap them in atomically."""
+    if all_ == (name is not None):
+        raise typer.BadParameter("give a projection NAME or --all")
+    try:
+        targets = all_projections() if all_ else [by_name(name)]
+    except KeyError:
+        raise typer.BadParameter(f"unknown projection {name!r}") from None
+    url = _database_url()
+    mapper = open_event_store(url, pool_size=1).mapper
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        for projection in targets:
+            task = bar.add_task(projection.name, total=None, rate="")
+
+            def report(position: int, head: int, task: int = task) -> None:
+                elapsed = bar.tasks[task].elapsed or 1e-9
+                bar.update(
+                    task, completed=position, total=head, rate=f"{position / elapsed:,.0f} pos/s"
+                )
+
+            result = rebuild(url, projection, mapper, batch_size=batch_size, progress=report)
+            bar.update(
+                task, rate=f"{result.events:,} events, {result.events_per_second:,.0f} events/s"
+            )
+
+
+@projections_app.command("pause")
+def projections_pause(name: str) -> None:
+    """Stop applying events to a projection until resumed."""
+    by_name(name)
+    control.set_state(_database_url(), name, "paused")
+
+
+@projections_app.command("resume")
+def projections_resume(name: str) -> None:
+    """Resume a paused or failed projection (after fixing the cause of the failure)."""
+    by_name(name)
+    control.set_state(_database_url(), name, "running")
+
+
+def main() -> None:
+    app()

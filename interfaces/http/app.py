@@ -1,0 +1,71 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, request ids, gzip."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from application.config import Settings, get_settings
+from interfaces.bootstrap import close_container, open_container
+from interfaces.embedded import resolve_database_url
+from interfaces.http import health, identity, problems, workspaces
+from interfaces.http.middleware import RequestContext
+from interfaces.logs import configure_logging
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, with_projector: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_safe()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database_url = resolve_database_url(settings.database_url, settings.data_dir)
+        run_projector = (
+            with_projector if with_projector is not None else settings.database_url is None
+        )
+        app.state.container = await open_container(
+            settings, database_url, with_projector=run_projector
+        )
+        try:
+            yield
+        finally:
+            await close_container(app.state.container)
+
+    app = FastAPI(
+        title="WorkSync API",
+        version="0.1.0",
+        description="Event-sourced project management: workspaces, Kanban, time tracking, milestones, resources.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(identity.router, prefix=API_PREFIX)
+    app.include_router(workspaces.router, prefix=API_PREFIX)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "X-Request-Id"],
+        )
+    app.add_middleware(RequestContext)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn workers (``--factory``)."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    import os
+
+    flag = os.environ.get("WORKSYNC_WITH_PROJECTOR")
+    return create_app(settings, with_projector=None if flag is None else flag == "1")

@@ -1,0 +1,98 @@
+"""Typed dependencies shared by the routers: the container, the caller, a read connection,
+If-Match, and running a command off the event loop with read-your-writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from anyio import to_thread
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg import AsyncConnection
+
+from application.errors import Invalid, Unauthorized
+from application.store import Saved
+from interfaces.bootstrap import Container
+from projections.identity import get_user
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def read_connection(container: ContainerDep) -> AsyncIterator[AsyncConnection]:
+    async with container.pool.connection() as conn:
+        yield conn
+
+
+Conn = Annotated[AsyncConnection, Depends(read_connection)]
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login")
+
+
+class Caller:
+    """The signed-in user making the request."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.id: UUID = row["id"]
+        self.email: str = row["email"]
+        self.role: str = row["role"]
+        self.row = row
+
+
+async def current_user(
+    container: ContainerDep,
+    conn: Conn,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token")
+    user_id = container.identity.tokens.verify(credentials.credentials)
+    row = await get_user(conn, user_id)
+    if row is None or not row["is_active"]:
+        raise Unauthorized("the account no longer exists or is disabled")
+    structlog.contextvars.bind_contextvars(user_id=str(user_id))
+    return Caller(row)
+
+
+CurrentUser = Annotated[Caller, Depends(current_user)]
+
+
+def if_match(
+    if_match: Annotated[
+        str | None,
+        Header(description="Expected current version; a stale one gets 412", max_length=64),
+    ] = None,
+) -> int | None:
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if value == "*":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid("If-Match must be a resource version (an integer)") from None
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+async def run_command(
+    container: Container, fn: Callable[..., Saved], *args: Any, **kwargs: Any
+) -> tuple[Saved, bool]:
+    """Run a command in a worker thread, then wait (bounded) for the projections it affects.
+
+    Returns the result and whether the read model has caught up (False -> answer 202).
+    """
+    saved: Saved = await to_thread.run_sync(lambda: fn(*args, **kwargs))
+    caught_up = await container.waiter.wait(
+        container.affected(saved.topics), saved.position, container.settings.projection_wait_timeout
+    )
+    return saved, caught_up

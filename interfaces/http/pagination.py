@@ -1,0 +1,64 @@
+"""Cursor pagination: ``?limit=&cursor=`` -> ``{"data": [...], "next_cursor": ...}``.
+
+A cursor is an opaque, URL-safe encoding of the last row's sort key.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel
+
+from application.errors import Invalid
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(*key: Any) -> str:
+    raw = orjson.dumps([k.isoformat() if isinstance(k, datetime) else str(k) for k in key])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """Decode a (created_at, id) cursor; a malformed one is a 400-class error."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, ident = orjson.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(at), UUID(ident)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise Invalid("malformed cursor") from None
+
+
+class PageParams:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+    ) -> None:
+        self.limit = limit
+        self.cursor = cursor
+
+
+def paginate(
+    rows: Sequence[dict[str, Any]], limit: int, key: Callable[[dict], tuple]
+) -> tuple[list[dict], str | None]:
+    """Rows were fetched with limit+1: trim and compute the next cursor."""
+    if len(rows) > limit:
+        page = list(rows[:limit])
+        return page, encode_cursor(*key(page[-1]))
+    return list(rows), None

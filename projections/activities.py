@@ -1,0 +1,89 @@
+"""The workspace activity feed: one row per workspace-scoped event (who did what to what).
+
+It is a projection of the whole log, so it covers every context as it is added: the object
+type and action come from the event's class (``Workspace.Updated`` -> workspace, updated).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.types.json import Jsonb
+
+from projections.base import Projection, actor_of, row_id
+
+META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
+SECRET = {"password_hash"}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def describe(event: Any) -> tuple[str, str]:
+    """(object_type, action) from the event class, e.g. Workspace.Created."""
+    qualname = type(event).__qualname__
+    aggregate, _, event_name = qualname.rpartition(".")
+    return _snake(aggregate), _snake(event_name.lstrip("_"))
+
+
+def workspace_of(event: Any) -> UUID | None:
+    workspace_id = getattr(event, "workspace_id", None)
+    if workspace_id is not None:
+        return workspace_id
+    if get_topic(type(event)).startswith("domain.workspaces:Workspace."):
+        return event.originator_id
+    return None
+
+
+class ActivitiesProjection(Projection):
+    name = "activities"
+    tables = ("activities",)
+
+    def handles_topic(self, topic: str) -> bool:
+        return topic.startswith("domain.") and not topic.startswith("domain.identity:")
+
+    def apply(self, cur: Cursor, event: Any, position: int) -> None:
+        workspace_id = workspace_of(event)
+        if workspace_id is None:
+            return
+        object_type, action = describe(event)
+        details = {
+            k: _jsonable(v) for k, v in vars(event).items() if k not in META and k not in SECRET
+        }
+        cur.execute(
+            "INSERT INTO activities (id, workspace_id, project_id, user_id, action, object_type,"
+            " object_id, details, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s)",
+            (
+                row_id("activity", position),
+                workspace_id,
+                getattr(event, "project_id", None),
+                actor_of(event),
+                action,
+                object_type,
+                event.originator_id,
+                Jsonb(details),
+                event.timestamp,
+                position,
+            ),
+            prepare=True,
+        )

@@ -1,0 +1,290 @@
+"""The projection engine: follows the log and applies each event to each projection once.
+
+Exactly once: a projection's rows and its position (``projection_tracking``) are written in
+the same transaction, many events per transaction. One runner per projection: a session
+advisory lock elects it; others wait as standbys. Woken by LISTEN/NOTIFY on the log's channel.
+A poison event stops only its projection, which records the position and the error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg import Connection, Cursor, sql
+
+from projections.base import Projection
+
+EVENTS_TABLE = "worksync_events"
+EVENTS_CHANNEL = "worksync_events"  # eventsourcing NOTIFYs this channel on every append
+PROGRESS_CHANNEL = "worksync_projections"  # we NOTIFY '<name>:<position>' after each batch
+CONTROL_CHANNEL = "worksync_projection_control"
+
+log = structlog.get_logger("projections")
+
+
+def lock_key(name: str) -> int:
+    """A stable 32-bit advisory lock key per projection."""
+    return zlib.crc32(f"worksync.projection.{name}".encode())
+
+
+@dataclass(frozen=True)
+class Row:
+    position: int
+    topic: str
+    stored: StoredEvent
+
+
+def read_events(cur: Cursor, after: int, limit: int, until: int | None = None) -> list[Row]:
+    query = (
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {EVENTS_TABLE} WHERE notification_id > %s"
+    )
+    params: list[Any] = [after]
+    if until is not None:
+        query += " AND notification_id <= %s"
+        params.append(until)
+    query += " ORDER BY notification_id LIMIT %s"
+    params.append(limit)
+    cur.execute(query, params, prepare=True)
+    return [
+        Row(
+            r[0],
+            r[3],
+            StoredEvent(originator_id=r[1], originator_version=r[2], topic=r[3], state=bytes(r[4])),
+        )
+        for r in cur.fetchall()
+    ]
+
+
+def log_head(cur: Cursor) -> int:
+    cur.execute(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
+    return int(cur.fetchone()[0])
+
+
+def apply_rows(cur: Cursor, projection: Projection, mapper: Mapper, rows: Iterable[Row]) -> None:
+    for row in rows:
+        if projection.handles_topic(row.topic):
+            projection.apply(cur, mapper.to_domain_event(row.stored), row.position)
+
+
+def ensure_tracking(conn: Connection, names: Iterable[str]) -> None:
+    with conn.transaction():
+        for name in names:
+            conn.execute(
+                "INSERT INTO projection_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+            )
+
+
+class ProjectionWorker(threading.Thread):
+    """Runs one projection: elect, catch up in batches, sleep until woken."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        conninfo: str,
+        mapper: Mapper,
+        *,
+        batch_size: int = 500,
+        idle_wait: float = 1.0,
+    ) -> None:
+        super().__init__(name=f"projection-{projection.name}", daemon=True)
+        self.projection = projection
+        self.conninfo = conninfo
+        self.mapper = mapper
+        self.batch_size = batch_size
+        self.idle_wait = idle_wait
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.is_leader = False
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=False) as conn:
+                    self._lead(conn)
+            except psycopg.OperationalError as e:
+                log.warning(
+                    "projection connection lost", projection=self.projection.name, error=str(e)
+                )
+                self.is_leader = False
+                self.stopping.wait(1.0)
+
+    def _lead(self, conn: Connection) -> None:
+        key = lock_key(self.projection.name)
+        while not self.stopping.is_set():
+            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            conn.commit()
+            if got:
+                break
+            self.stopping.wait(self.idle_wait)  # standby: another runner holds the lock
+        else:
+            return
+        self.is_leader = True
+        log.info("projection running", projection=self.projection.name)
+        try:
+            while not self.stopping.is_set():
+                self.wake.clear()
+                applied = self.step(conn)
+                if applied < self.batch_size:
+                    self.wake.wait(self.idle_wait)
+        finally:
+            self.is_leader = False
+            if not conn.closed:
+                conn.rollback()
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                conn.commit()
+
+    def step(self, conn: Connection) -> int:
+        """Apply one batch in one transaction; return how many log rows were consumed."""
+        name = self.projection.name
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                position, state = self._lock_tracking(cur)
+                if state != "running":
+                    return 0
+                rows = read_events(cur, position, self.batch_size)
+                if not rows:
+                    return 0
+                apply_rows(cur, self.projection, self.mapper, rows)
+                self._advance(cur, rows[-1].position)
+                return len(rows)
+        except psycopg.OperationalError:
+            raise
+        except Exception:
+            log.warning("projection batch failed; isolating the event", projection=name)
+            return self._step_isolating(conn)
+
+    def _step_isolating(self, conn: Connection) -> int:
+        """Re-run the batch event by event (savepoints) up to the poison event, then fail."""
+        with conn.transaction(), conn.cursor() as cur:
+            position, state = self._lock_tracking(cur)
+            if state != "running":
+                return 0
+            rows = read_events(cur, position, self.batch_size)
+            done = position
+            for row in rows:
+                try:
+                    with conn.transaction():
+                        apply_rows(cur, self.projection, self.mapper, [row])
+                except Exception as e:
+                    error = "".join(traceback.format_exception_only(e)).strip()
+                    self._advance(cur, done)
+                    cur.execute(
+                        "UPDATE projection_tracking SET state = 'failed', error = %s,"
+                        " error_position = %s, updated_at = now() WHERE name = %s",
+                        (error, row.position, self.projection.name),
+                    )
+                    log.error(
+                        "projection failed",
+                        projection=self.projection.name,
+                        position=row.position,
+                        topic=row.topic,
+                        error=error,
+                    )
+                    return 0
+                done = row.position
+            if rows:
+                self._advance(cur, done)
+            return len(rows)
+
+    def _lock_tracking(self, cur: Cursor) -> tuple[int, str]:
+        cur.execute(
+            "SELECT position, state FROM projection_tracking WHERE name = %s FOR UPDATE",
+            (self.projection.name,),
+            prepare=True,
+        )
+        row = cur.fetchone()
+        if row is None:
+            cur.execute(
+                "INSERT INTO projection_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                (self.projection.name,),
+            )
+            return 0, "running"
+        return int(row[0]), row[1]
+
+    def _advance(self, cur: Cursor, position: int) -> None:
+        cur.execute(
+            "UPDATE projection_tracking SET position = %s, updated_at = now() WHERE name = %s",
+            (position, self.projection.name),
+            prepare=True,
+        )
+        cur.execute(
+            "SELECT pg_notify(%s, %s)", (PROGRESS_CHANNEL, f"{self.projection.name}:{position}")
+        )
+
+
+class Projector:
+    """All projections in one process: one worker thread each, one listener that wakes them."""
+
+    def __init__(
+        self,
+        projections: Sequence[Projection],
+        conninfo: str,
+        mapper: Mapper,
+        *,
+        batch_size: int = 500,
+    ) -> None:
+        self.conninfo = conninfo
+        self.workers = [
+            ProjectionWorker(p, conninfo, mapper, batch_size=batch_size) for p in projections
+        ]
+        self._stopping = threading.Event()
+        self._listener = threading.Thread(
+            target=self._listen, name="projection-listener", daemon=True
+        )
+
+    def start(self) -> None:
+        with psycopg.connect(self.conninfo) as conn:
+            ensure_tracking(conn, [w.projection.name for w in self.workers])
+        for worker in self.workers:
+            worker.start()
+        self._listener.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            worker.join(timeout)
+
+    def wake_all(self) -> None:
+        for worker in self.workers:
+            worker.wake.set()
+
+    def run_forever(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.start()
+        try:
+            while not should_stop() and not self._stopping.is_set():
+                time.sleep(0.2)
+        finally:
+            self.stop()
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    for channel in (EVENTS_CHANNEL, CONTROL_CHANNEL):
+                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    self.wake_all()
+                    while not self._stopping.is_set():
+                        woke = False
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            woke = True
+                        if woke:
+                            self.wake_all()
+            except psycopg.OperationalError as e:
+                log.warning("projection listener lost its connection", error=str(e))
+                self._stopping.wait(1.0)

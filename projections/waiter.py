@@ -1,0 +1,83 @@
+"""Read-your-writes for the API: wait until projections reach a command's position.
+
+One LISTEN connection per process follows the projectors' progress notifications and keeps
+the latest position of each projection; waiters are woken as positions advance. If a
+notification is missed (reconnects), the positions are re-read from ``projection_tracking``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+import psycopg
+import structlog
+
+from projections.engine import PROGRESS_CHANNEL
+
+log = structlog.get_logger("projections.waiter")
+
+
+class ProjectionWaiter:
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.positions: dict[str, int] = {}
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="projection-waiter")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), 5.0)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _refresh(self, conn: psycopg.AsyncConnection) -> None:
+        cur = await conn.execute("SELECT name, position FROM projection_tracking")
+        rows = await cur.fetchall()
+        async with self._changed:
+            for name, position in rows:
+                self.positions[name] = max(self.positions.get(name, 0), int(position))
+            self._changed.notify_all()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {PROGRESS_CHANNEL}")
+                    await self._refresh(conn)
+                    self._ready.set()
+                    async for note in conn.notifies():
+                        name, _, pos = note.payload.rpartition(":")
+                        async with self._changed:
+                            if int(pos) > self.positions.get(name, 0):
+                                self.positions[name] = int(pos)
+                            self._changed.notify_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("projection waiter lost its connection", error=str(e))
+                await asyncio.sleep(0.5)
+
+    def reached(self, names: Iterable[str], position: int) -> bool:
+        return all(self.positions.get(n, 0) >= position for n in names)
+
+    async def wait(self, names: Iterable[str], position: int | None, timeout: float) -> bool:
+        """True when every named projection has reached ``position`` within ``timeout``."""
+        names = list(names)
+        if position is None or not names or self.reached(names, position):
+            return True
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.reached(names, position))
+            return True
+        except TimeoutError:
+            return self.reached(names, position)
