@@ -1,0 +1,65 @@
+"""The worksync command line against a real database."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from application import config
+from interfaces.cli import app
+from tests.projection_helpers import create_workspaces
+
+runner = CliRunner()
+
+
+def invoke(monkeypatch, url: str, *args: str):
+    monkeypatch.setenv("DATABASE_URL", url)
+    config.get_settings.cache_clear()
+    try:
+        return runner.invoke(app, list(args))
+    finally:
+        config.get_settings.cache_clear()
+
+
+def test_migrate_is_idempotent(monkeypatch, fresh_database_url):
+    result = invoke(monkeypatch, fresh_database_url, "migrate")
+    assert result.exit_code == 0, result.output
+    assert "none (up to date)" in result.output
+
+
+def test_status_reports_position_head_lag_and_state(monkeypatch, fresh_database_url):
+    from interfaces.bootstrap import open_event_store
+
+    store = open_event_store(fresh_database_url, pool_size=1)
+    create_workspaces(store, 3)
+    store.close()
+    result = invoke(monkeypatch, fresh_database_url, "projections", "status", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["workspaces"]["head"] == 6
+    assert rows["workspaces"]["lag"] == 6
+    assert rows["workspaces"]["state"] == "running"
+
+
+def test_rebuild_all_catches_every_projection_up(monkeypatch, fresh_database_url):
+    from interfaces.bootstrap import open_event_store
+
+    store = open_event_store(fresh_database_url, pool_size=1)
+    create_workspaces(store, 4)
+    store.close()
+    result = invoke(monkeypatch, fresh_database_url, "projections", "rebuild", "--all")
+    assert result.exit_code == 0, result.output
+    status = invoke(monkeypatch, fresh_database_url, "projections", "status", "--json")
+    assert all(r["lag"] == 0 for r in json.loads(status.stdout))
+
+
+def test_rebuild_needs_a_known_name_or_all(monkeypatch, fresh_database_url):
+    assert invoke(monkeypatch, fresh_database_url, "projections", "rebuild").exit_code == 2
+    assert invoke(monkeypatch, fresh_database_url, "projections", "rebuild", "nope").exit_code == 2
+
+
+def test_openapi_prints_the_document(monkeypatch, fresh_database_url):
+    result = invoke(monkeypatch, fresh_database_url, "openapi")
+    assert result.exit_code == 0
+    assert "/api/v1/workspaces" in json.loads(result.stdout)["paths"]

@@ -1,0 +1,64 @@
+"""Cross-cutting HTTP behaviour: problem+json everywhere, request ids, gzip, health, OpenAPI."""
+
+from __future__ import annotations
+
+PROBLEM = "application/problem+json"
+
+
+def test_unknown_routes_and_methods_are_problem_json(client):
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    body = missing.json()
+    assert {"type", "title", "status", "detail"} <= set(body)
+    wrong_method = client.patch("/api/v1/workspaces")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == PROBLEM
+
+
+def test_malformed_json_is_a_422_problem(client, api):
+    user = api.register()
+    response = client.post(
+        "/api/v1/workspaces",
+        content=b"{not json",
+        headers={**user["headers"], "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert (
+        client.get("/health", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
+    generated = client.get("/health", headers={"X-Request-Id": "bad id with spaces"})
+    assert generated.headers["x-request-id"] != "bad id with spaces"
+    assert len(generated.headers["x-request-id"]) == 32
+
+
+def test_large_responses_are_gzipped(client):
+    response = client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_health_and_ready(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["database"] == "ok"
+    assert {"users", "workspaces", "activities"} <= set(body["projections"])
+    assert all(p["state"] == "running" for p in body["projections"].values())
+
+
+def test_openapi_lists_the_first_slice(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/me",
+        "/api/v1/workspaces",
+        "/api/v1/workspaces/{workspace_id}",
+    ):
+        assert path in paths
