@@ -58,6 +58,28 @@ class Settings(BaseSettings):
     rate_limit_window_ms: int = Field(default=60000, validation_alias="RATE_LIMIT_WINDOW_MS")
     rate_limit_max_requests: int = Field(default=100, validation_alias="RATE_LIMIT_MAX_REQUESTS")
 
+    rate_limit_enabled: bool = Field(default=True, validation_alias="RATE_LIMIT_ENABLED")
+    rate_limit_user_per_hour: int = Field(default=1000, validation_alias="RATE_LIMIT_USER_PER_HOUR")
+    # Login: per IP per minute, and failed attempts per account per 15 minutes.
+    login_rate_ip_per_minute: int = Field(default=20, validation_alias="LOGIN_RATE_IP_PER_MINUTE")
+    login_failures_per_account: int = Field(
+        default=5, validation_alias="LOGIN_FAILURES_PER_ACCOUNT"
+    )
+    forgot_password_per_hour: int = Field(default=5, validation_alias="FORGOT_PASSWORD_PER_HOUR")
+    rate_limit_prefix: str = Field(default="worksync", validation_alias="RATE_LIMIT_PREFIX")
+
+    smtp_host: str | None = Field(default=None, validation_alias="SMTP_HOST")
+    smtp_port: int = Field(default=587, validation_alias="SMTP_PORT")
+    smtp_user: str | None = Field(default=None, validation_alias="SMTP_USER")
+    smtp_pass: str | None = Field(default=None, validation_alias="SMTP_PASS")
+    smtp_from: str = Field(
+        default="WorkSync <no-reply@worksync.local>", validation_alias="SMTP_FROM"
+    )
+    smtp_starttls: bool = Field(default=False, validation_alias="SMTP_STARTTLS")
+    # Where links in e-mails point (the web client).
+    app_url: str = Field(default="http://127.0.0.1:8000", validation_alias="APP_URL")
+    jobs_namespace: str = Field(default="worksync", validation_alias="JOBS_NAMESPACE")
+
     # Read-your-writes: how long a command waits for its projections before answering 202.
     projection_wait_timeout: float = Field(default=5.0, validation_alias="PROJECTION_WAIT_TIMEOUT")
     projection_batch_size: int = Field(default=500, validation_alias="PROJECTION_BATCH_SIZE")
