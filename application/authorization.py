@@ -1,7 +1,8 @@
 """One authorization policy (role x action) for every interface: HTTP, Socket.IO and jobs.
 
 A caller with no role in the workspace gets NotFound, never Forbidden: resources outside the
-caller's workspaces do not exist for them.
+caller's workspaces do not exist for them. Finer rules that depend on the target (only an
+owner may touch the owner role, the last owner stays) live in the Workspace aggregate.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ class Action(StrEnum):
     WORKSPACE_READ = "workspace:read"
     WORKSPACE_UPDATE = "workspace:update"
     WORKSPACE_DELETE = "workspace:delete"
+    MEMBERS_MANAGE = "members:manage"
+    MEMBERS_INVITE = "members:invite"
 
 
 POLICY: dict[Action, frozenset[str]] = {
     Action.WORKSPACE_READ: ALL_ROLES,
     Action.WORKSPACE_UPDATE: MANAGERS,
     Action.WORKSPACE_DELETE: frozenset({"owner"}),
+    Action.MEMBERS_MANAGE: MANAGERS,
+    Action.MEMBERS_INVITE: MANAGERS,
 }
 
 

@@ -1,4 +1,4 @@
-"""Identity use cases: register, authenticate, tokens.
+"""Identity use cases: sign-up, log-in, sessions, passwords, profiles, deletion.
 
 bcrypt runs here, in the caller's worker thread: interfaces call commands off the event loop.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,9 +17,12 @@ import jwt
 from eventsourcing.persistence import IntegrityError
 
 from application.config import Settings
-from application.errors import Conflict, Unauthorized
+from application.errors import Conflict, Forbidden, NotFound, Unauthorized
+from application.mail import Mailer
+from application.sessions import Client, SessionStore
 from application.store import EventStore, Saved
 from domain.identity import EmailIndex, User, normalize_email
+from domain.workspaces import Workspace
 
 ACCESS = "access"
 
@@ -35,18 +39,25 @@ class PasswordHasher:
     def verify(self, password: str, hashed: str | None) -> bool:
         target = hashed.encode() if hashed else self._dummy
         ok = bcrypt.checkpw(password.encode(), target)
-        return ok and hashed is not None
+        return ok and bool(hashed)
 
 
 @dataclass(frozen=True)
 class TokenPair:
     access_token: str
     expires_in: int
+    refresh_token: str | None = None
     token_type: str = "Bearer"  # noqa: S105
 
 
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: UUID
+    session_id: UUID | None
+
+
 class Tokens:
-    """HS256 JWT access tokens."""
+    """HS256 JWT access tokens; ``sid`` names the login (refresh-token family)."""
 
     algorithm = "HS256"
 
@@ -54,20 +65,21 @@ class Tokens:
         self.secret = settings.jwt_secret
         self.expires_in = settings.jwt_expires_in
 
-    def issue(self, user_id: UUID) -> TokenPair:
+    def issue(self, user_id: UUID, session_id: UUID | None = None) -> str:
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": str(user_id),
             "type": ACCESS,
             "iat": now,
             "exp": now + self.expires_in,
             "jti": secrets.token_hex(8),
         }
-        token = jwt.encode(claims, self.secret, algorithm=self.algorithm)
-        return TokenPair(access_token=token, expires_in=self.expires_in)
+        if session_id is not None:
+            claims["sid"] = str(session_id)
+        return jwt.encode(claims, self.secret, algorithm=self.algorithm)
 
-    def verify(self, token: str) -> UUID:
-        """The user id of a valid, unexpired access token; Unauthorized otherwise."""
+    def verify(self, token: str) -> AccessClaims:
+        """The claims of a valid, unexpired access token; Unauthorized otherwise."""
         try:
             claims = jwt.decode(
                 token,
@@ -82,55 +94,208 @@ class Tokens:
         if claims.get("type") != ACCESS:
             raise Unauthorized("not an access token")
         try:
-            return UUID(claims["sub"])
+            sid = claims.get("sid")
+            return AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
         except (ValueError, TypeError):
             raise Unauthorized("invalid access token") from None
 
 
 class IdentityService:
-    def __init__(self, store: EventStore, hasher: PasswordHasher, tokens: Tokens) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        hasher: PasswordHasher,
+        tokens: Tokens,
+        sessions: SessionStore,
+        mailer: Mailer,
+        settings: Settings,
+        memberships: Callable[[UUID], list[tuple[UUID, str]]],
+    ) -> None:
         self.store = store
         self.hasher = hasher
         self.tokens = tokens
+        self.sessions = sessions
+        self.mailer = mailer
+        self.settings = settings
+        self.memberships = memberships  # user id -> [(workspace id, role)] from the read model
+
+    # Sign-up and log-in --------------------------------------------------------------------
 
     def register(self, email: str, password: str, name: str) -> Saved:
         """Create a user; the e-mail index makes a second sign-up with the address a 409."""
         email = normalize_email(email)
-        if self.store.exists(EmailIndex.id_for(email)):
-            raise Conflict("an account with this e-mail already exists")
-        user = User(email=email, name=name, password_hash=self.hasher.hash(password))
-        index = EmailIndex(email=email, user_id=user.id)
+        password_hash = self.hasher.hash(password)
+
+        def command() -> tuple[User, list[Any]]:
+            user = User(email=email, name=name, password_hash=password_hash)
+            index_id = EmailIndex.id_for(email)
+            if self.store.exists(index_id):
+                index = self.store.load(EmailIndex, index_id)
+                index.claim(email=email, user_id=user.id)  # only if released by a deletion
+            else:
+                index = EmailIndex(email=email, user_id=user.id)
+            return user, [user, index]
+
         try:
-            recordings = self.store.save(user, index)
+            saved = self.store.run(command)
         except IntegrityError:
             raise Conflict("an account with this e-mail already exists") from None
-        position = max(r.notification.id for r in recordings)
-        topics = frozenset(r.notification.topic for r in recordings)
-        return Saved(position=position, topics=topics, value=user)
+        self.mailer.send("welcome", email, {"name": name, "app_url": self.settings.app_url})
+        return saved
 
-    def authenticate(self, email: str, password: str) -> tuple[UUID, TokenPair]:
-        """Check the password; the same error whether the e-mail exists or not."""
-        user = self._user_by_email(email)
-        if not self.hasher.verify(password, user.password_hash if user else None):
-            raise Unauthorized("invalid e-mail or password")
-        assert user is not None
-        if user.deleted or not user.is_active:
-            raise Unauthorized("invalid e-mail or password")
-        return user.id, self.tokens.issue(user.id)
-
-    def _user_by_email(self, email: str) -> User | None:
+    def user_id_for_email(self, email: str) -> UUID | None:
         index_id = EmailIndex.id_for(email)
         if not self.store.exists(index_id):
             return None
-        index = self.store.load(EmailIndex, index_id)
-        if index.user_id is None:
-            return None
-        return self.store.load(User, index.user_id)
+        return self.store.load(EmailIndex, index_id).user_id
 
-    def update_profile(self, user_id: UUID, **fields: Any) -> Saved:
+    def _live_user(self, user_id: UUID | None) -> User | None:
+        if user_id is None:
+            return None
+        user = self.store.load(User, user_id, "user")
+        return None if user.deleted or not user.is_active else user
+
+    def login(self, email: str, password: str, client: Client) -> tuple[UUID, TokenPair]:
+        """Check the password; the same error whether the e-mail exists or not."""
+        user = self._live_user(self.user_id_for_email(email))
+        if not self.hasher.verify(password, user.password_hash if user else None) or user is None:
+            self.sessions.record("login_failed", user.id if user else None, client)
+            raise Unauthorized("invalid e-mail or password")
+        session = self.sessions.open(user.id, client)
+        self.sessions.record("login", user.id, client)
+        return user.id, self._pair(user.id, session.family_id, session.refresh_token)
+
+    def _pair(self, user_id: UUID, family_id: UUID, refresh_token: str) -> TokenPair:
+        access = self.tokens.issue(user_id, family_id)
+        return TokenPair(access, self.tokens.expires_in, refresh_token)
+
+    def open_session(self, user_id: UUID, client: Client) -> TokenPair:
+        session = self.sessions.open(user_id, client)
+        return self._pair(user_id, session.family_id, session.refresh_token)
+
+    def refresh(self, refresh_token: str, client: Client) -> tuple[UUID, TokenPair]:
+        session = self.sessions.rotate(refresh_token, client)
+        if self._live_user(session.user_id) is None:
+            self.sessions.revoke_family(session.family_id)
+            raise Unauthorized("the account no longer exists or is disabled")
+        return session.user_id, self._pair(
+            session.user_id, session.family_id, session.refresh_token
+        )
+
+    def logout(self, refresh_token: str | None, session_id: UUID | None, client: Client) -> None:
+        user_id = self.sessions.revoke_token(refresh_token) if refresh_token else None
+        if session_id is not None:
+            self.sessions.revoke_family(session_id)
+        self.sessions.record("logout", user_id, client)
+
+    # Passwords -----------------------------------------------------------------------------
+
+    def change_password(self, user_id: UUID, current: str, new: str, client: Client) -> Saved:
+        user = self.store.load(User, user_id, "user")
+        if not self.hasher.verify(current, user.password_hash):
+            self.sessions.record("password_change_failed", user_id, client)
+            raise Forbidden("the current password is not correct")
+        saved = self._set_password(user_id, self.hasher.hash(new))
+        self.sessions.record("password_changed", user_id, client)
+        return saved
+
+    def _set_password(self, user_id: UUID, password_hash: str) -> Saved:
         def command() -> tuple[None, list[User]]:
             user = self.store.load(User, user_id, "user")
-            user.update_profile(actor_id=user_id, **fields)
+            user.change_password(actor_id=user_id, password_hash=password_hash)
             return None, [user]
 
-        return self.store.run(command)
+        saved = self.store.run(command)
+        self.sessions.revoke_all(user_id)  # every login ends with a password change
+        return saved
+
+    def forgot_password(self, email: str, client: Client) -> None:
+        """Mail a reset link if the account exists; the caller learns nothing either way."""
+        user = self._live_user(self.user_id_for_email(email))
+        if user is None:
+            self.sessions.record("password_reset_unknown_email", None, client)
+            return
+        token = self.sessions.create_reset(user.id)
+        self.sessions.record("password_reset_requested", user.id, client)
+        self.mailer.send(
+            "password_reset",
+            user.email,
+            {
+                "name": user.name,
+                "reset_url": f"{self.settings.app_url}/reset-password?token={token}",
+                "expires_minutes": 60,
+            },
+        )
+
+    def reset_password(self, token: str, new: str, client: Client) -> Saved:
+        user_id = self.sessions.consume_reset(token)
+        if self._live_user(user_id) is None:
+            raise NotFound("user not found")
+        saved = self._set_password(user_id, self.hasher.hash(new))
+        self.sessions.record("password_reset", user_id, client)
+        return saved
+
+    # Profiles and administration -----------------------------------------------------------
+
+    def is_admin(self, user_id: UUID) -> bool:
+        user = self._live_user(user_id)
+        return user is not None and user.role == "admin"
+
+    def check_may_manage(self, actor_id: UUID, user_id: UUID) -> bool:
+        """Self or an admin may manage a user; others get 404. Returns whether admin."""
+        admin = self.is_admin(actor_id)
+        if actor_id != user_id and not admin:
+            raise NotFound("user not found")
+        return admin
+
+    def update_user(self, actor_id: UUID, user_id: UUID, **fields: Any) -> Saved:
+        admin = self.check_may_manage(actor_id, user_id)
+        if not admin and ({"role", "is_active"} & set(fields)):
+            raise Forbidden("only an administrator may change roles or deactivate accounts")
+
+        def command() -> tuple[None, list[User]]:
+            user = self.store.load(User, user_id, "user")
+            user.update_profile(actor_id=actor_id, **fields)
+            return None, [user]
+
+        saved = self.store.run(command)
+        if fields.get("is_active") is False:
+            self.sessions.revoke_all(user_id)
+        return saved
+
+    def delete_user(self, actor_id: UUID, user_id: UUID, client: Client) -> Saved:
+        """Erase a user: memberships end, the e-mail is released, the data key destroyed."""
+        self.check_may_manage(actor_id, user_id)
+        memberships = self.memberships(user_id)
+
+        def command() -> tuple[None, list[Any]]:
+            user = self.store.load(User, user_id, "user")
+            workspaces = []
+            for workspace_id, _role in memberships:
+                workspace = self.store.load(Workspace, workspace_id, "workspace")
+                if workspace.role_of(user_id) is not None:
+                    workspace.remove_member(actor_id=user_id, user_id=user_id)
+                    workspaces.append(workspace)
+            index = self.store.load(EmailIndex, EmailIndex.id_for(user.email))
+            index.release()
+            user.delete(actor_id=actor_id)
+            return None, [user, index, *workspaces]
+
+        saved = self.store.run(command)
+        self.store.keys.destroy(user_id)
+        self.sessions.forget_user(user_id)
+        self.sessions.record("user_deleted", user_id, Client(), by=str(actor_id))
+        return saved
+
+    def history(self, user_id: UUID) -> list[dict[str, Any]]:
+        """The user's own events from the log, for the personal-data export."""
+        hidden = {"originator_id", "originator_version", "timestamp", "password_hash"}
+        return [
+            {
+                "event": type(e).__qualname__,
+                "version": e.originator_version,
+                "timestamp": e.timestamp,
+                "data": {k: v for k, v in vars(e).items() if k not in hidden},
+            }
+            for e in self.store.events.get(user_id)
+        ]

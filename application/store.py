@@ -16,11 +16,12 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
 from psycopg.conninfo import conninfo_to_dict
 
-from application.errors import Conflict, NotFound, PreconditionFailed
-from domain.shared import DomainError, Gone, RuleBroken
+from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from application.personal_data import KeyStore, PersonalDataMapper
+from domain.shared import DomainError, Gone, Missing, NotPermitted, RuleBroken
 
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
@@ -88,6 +89,15 @@ class EventStore(Application):
     name = "WorkSync"  # events table: worksync_events
     max_attempts = 8
 
+    def __init__(self, env: dict | None = None) -> None:
+        self.keys = KeyStore(lambda: self.recorder.datastore.get_connection())
+        super().__init__(env)
+
+    def construct_mapper(self) -> Mapper:
+        mapper = PersonalDataMapper(transcoder=self.construct_transcoder())
+        mapper.keys = self.keys
+        return mapper
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -116,8 +126,10 @@ class EventStore(Application):
         for attempt in range(self.max_attempts):
             try:
                 value, aggregates = command()
-            except Gone as e:
+            except (Gone, Missing) as e:
                 raise NotFound(e.detail) from None
+            except NotPermitted as e:
+                raise Forbidden(e.detail) from None
             except RuleBroken as e:
                 raise Conflict(e.detail) from None
             except DomainError as e:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -163,7 +163,7 @@ class CpuMeter:
     keep their connections).
     """
 
-    def __init__(self, groups: dict[str, callable]) -> None:
+    def __init__(self, groups: dict[str, Callable[[], Iterable[psutil.Process]]]) -> None:
         self.groups = groups
         self._before: dict[str, dict[int, float]] = {}
 

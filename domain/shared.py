@@ -31,3 +31,15 @@ class Gone(DomainError):
     """The aggregate has been deleted; treat it as not found."""
 
     code = "not-found"
+
+
+class NotPermitted(DomainError):
+    """The actor's role does not allow this particular change (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class Missing(DomainError):
+    """A part of the aggregate the command refers to does not exist (HTTP 404)."""
+
+    code = "not-found"

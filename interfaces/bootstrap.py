@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -10,10 +11,14 @@ from psycopg_pool import AsyncConnectionPool
 import migrations
 from application.config import Settings
 from application.identity import IdentityService, PasswordHasher, Tokens
+from application.sessions import SessionStore
 from application.store import EventStore, eventstore_env
 from application.workspaces import WorkspaceService
+from interfaces.jobs.broker import configure_broker
+from interfaces.jobs.mail import make_mailer
 from projections.base import Projection
 from projections.engine import Projector
+from projections.identity import memberships_of
 from projections.registry import affected_by, all_projections
 from projections.waiter import ProjectionWaiter
 
@@ -59,8 +64,24 @@ async def open_container(
     settings: Settings, database_url: str, *, with_projector: bool
 ) -> Container:
     store = open_event_store(database_url, pool_size=settings.db_pool_size)
-    tokens = Tokens(settings)
-    hasher = PasswordHasher(settings.bcrypt_rounds)
+    connect = store.recorder.datastore.get_connection
+    configure_broker(settings)
+    mailer = make_mailer(settings)
+    sessions = SessionStore(connect, settings.jwt_refresh_secret, settings.jwt_refresh_expires_in)
+
+    def memberships(user_id: UUID) -> list[tuple[UUID, str]]:
+        with connect() as conn:
+            return memberships_of(conn, user_id)
+
+    identity = IdentityService(
+        store,
+        PasswordHasher(settings.bcrypt_rounds),
+        Tokens(settings),
+        sessions,
+        mailer,
+        settings,
+        memberships,
+    )
     pool = AsyncConnectionPool(
         database_url,
         min_size=2,
@@ -79,8 +100,8 @@ async def open_container(
         settings=settings,
         database_url=database_url,
         store=store,
-        identity=IdentityService(store, hasher, tokens),
-        workspaces=WorkspaceService(store),
+        identity=identity,
+        workspaces=WorkspaceService(store, mailer, settings.app_url),
         pool=pool,
         waiter=waiter,
         projector=projector,

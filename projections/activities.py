@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from projections.base import Projection, actor_of, row_id
 
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
-SECRET = {"password_hash"}
+SECRET = {"password_hash", "token_hash", "email_hash"}
 
 
 def _snake(name: str) -> str:

@@ -65,6 +65,49 @@ class WorkspacesProjection(Projection):
             {**changes, "ts": e.timestamp, "v": e.originator_version, "id": e.originator_id},
         )
 
+    def _add_member(self, cur: Cursor, workspace_id: Any, user_id: Any, role: str, at: Any) -> None:
+        cur.execute(
+            "INSERT INTO workspace_members (id, workspace_id, user_id, role, joined_at)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (row_id("member", workspace_id, user_id), workspace_id, user_id, role, at),
+        )
+
+    def _touch(self, cur: Cursor, e: Any) -> None:
+        cur.execute(
+            "UPDATE workspaces SET updated_at = %s, version = %s WHERE id = %s",
+            (e.timestamp, e.originator_version, e.originator_id),
+        )
+
+    @handles(Workspace.MemberAdded)
+    def member_added(self, cur: Cursor, e: Any, position: int) -> None:
+        self._add_member(cur, e.originator_id, e.user_id, e.role, e.timestamp)
+        self._touch(cur, e)
+
+    @handles(Workspace.InviteAccepted)
+    def invite_accepted(self, cur: Cursor, e: Any, position: int) -> None:
+        self._add_member(cur, e.originator_id, e.user_id, e.role, e.timestamp)
+        self._touch(cur, e)
+
+    @handles(Workspace.InviteCreated)
+    def invite_created(self, cur: Cursor, e: Any, position: int) -> None:
+        self._touch(cur, e)
+
+    @handles(Workspace.MemberRoleChanged)
+    def member_role_changed(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "UPDATE workspace_members SET role = %s WHERE workspace_id = %s AND user_id = %s",
+            (e.role, e.originator_id, e.user_id),
+        )
+        self._touch(cur, e)
+
+    @handles(Workspace.MemberRemoved)
+    def member_removed(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "DELETE FROM workspace_members WHERE workspace_id = %s AND user_id = %s",
+            (e.originator_id, e.user_id),
+        )
+        self._touch(cur, e)
+
     @handles(Workspace.Deleted)
     def deleted(self, cur: Cursor, e: Any, position: int) -> None:
         cur.execute("DELETE FROM workspace_members WHERE workspace_id = %s", (e.originator_id,))
@@ -104,5 +147,35 @@ async def get_for_member(
             " JOIN workspaces w ON w.id = m.workspace_id WHERE w.id = %s AND m.user_id = %s",
             (workspace_id, user_id),
             prepare=True,
+        )
+        return await cur.fetchone()
+
+
+async def list_members(
+    conn: AsyncConnection, workspace_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
+) -> list[dict[str, Any]]:
+    """Members with their profile, in the order they joined (keyset on joined_at, user id)."""
+    query = (
+        "SELECT m.user_id, m.role, m.joined_at, u.name, u.email, u.avatar_url"
+        " FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = %s"
+    )
+    params: list[Any] = [workspace_id]
+    if after is not None:
+        query += " AND (m.joined_at, m.user_id) > (%s, %s)"
+        params.extend(after)
+    query += " ORDER BY m.joined_at, m.user_id LIMIT %s"
+    params.append(limit)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params, prepare=True)
+        return await cur.fetchall()
+
+
+async def member(conn: AsyncConnection, workspace_id: UUID, user_id: UUID) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT m.user_id, m.role, m.joined_at, u.name, u.email, u.avatar_url"
+            " FROM workspace_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.workspace_id = %s AND m.user_id = %s",
+            (workspace_id, user_id),
         )
         return await cur.fetchone()

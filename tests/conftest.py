@@ -77,6 +77,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "db_pool_size": 8,
         "projection_wait_timeout": 10.0,
         "log_level": "warning",
+        "rate_limit_enabled": False,  # tests/test_rate_limits.py covers the limits
     }
     values.update(overrides)
     return Settings(**values)

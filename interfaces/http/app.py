@@ -12,8 +12,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from application.config import Settings, get_settings
 from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
-from interfaces.http import health, identity, problems, workspaces
+from interfaces.http import health, identity, identity_users, problems, ratelimit, workspaces
 from interfaces.http.middleware import RequestContext
+from interfaces.http.security_headers import SecurityHeaders
 from interfaces.logs import configure_logging
 
 API_PREFIX = "/api/v1"
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     problems.install(app)
     app.include_router(health.router)
     app.include_router(identity.router, prefix=API_PREFIX)
+    app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
             allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-Id"],
         )
+    ratelimit.install(app, ratelimit.RateLimits(settings))
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
     return app
 

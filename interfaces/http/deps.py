@@ -39,8 +39,9 @@ bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login
 class Caller:
     """The signed-in user making the request."""
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    def __init__(self, row: dict[str, Any], session_id: UUID | None = None) -> None:
         self.id: UUID = row["id"]
+        self.session_id = session_id
         self.email: str = row["email"]
         self.role: str = row["role"]
         self.row = row
@@ -53,12 +54,12 @@ async def current_user(
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token")
-    user_id = container.identity.tokens.verify(credentials.credentials)
-    row = await get_user(conn, user_id)
+    claims = container.identity.tokens.verify(credentials.credentials)
+    row = await get_user(conn, claims.user_id, claims.session_id)
     if row is None or not row["is_active"]:
-        raise Unauthorized("the account no longer exists or is disabled")
-    structlog.contextvars.bind_contextvars(user_id=str(user_id))
-    return Caller(row)
+        raise Unauthorized("the session has ended, or the account no longer exists")
+    structlog.contextvars.bind_contextvars(user_id=str(claims.user_id))
+    return Caller(row, claims.session_id)
 
 
 CurrentUser = Annotated[Caller, Depends(current_user)]

@@ -1,70 +1,99 @@
-"""/auth: register, login, me."""
+"""/auth: register, login, refresh, logout, password reset and change, me, export."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, EmailStr, Field
 
-from application.errors import NotFound
+from application.errors import NotFound, Unauthorized
+from application.sessions import Client
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
-from projections.identity import get_user
+from interfaces.http.ratelimit import get_rate_limits
+from interfaces.http.schemas import AvatarUrl, Name, Password, Strict, UserOut
+from projections.identity import get_user, personal_data
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
-
-class RegisterBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RegisterBody(Strict):
     email: EmailStr = Field(max_length=255)
-    password: str = Field(min_length=8, max_length=72, description="8 to 72 bytes (bcrypt's limit)")
+    password: Password
     name: Name
 
-    @field_validator("password")
-    @classmethod
-    def _bcrypt_limit(cls, value: str) -> str:
-        if len(value.encode()) > 72:
-            raise ValueError("password must be at most 72 bytes in UTF-8")
-        return value
 
-
-class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginBody(Strict):
     email: EmailStr = Field(max_length=255)
     password: str = Field(min_length=1, max_length=72)
 
 
-class UserOut(BaseModel):
-    id: UUID
-    email: str
-    name: str
-    avatar_url: str | None = None
-    role: str
-    is_active: bool
-    email_verified: bool
-    created_at: datetime
-    updated_at: datetime
-    version: int
+class RefreshBody(Strict):
+    refresh_token: str = Field(min_length=10, max_length=512)
+
+
+class LogoutBody(Strict):
+    refresh_token: str | None = Field(default=None, min_length=10, max_length=512)
+
+
+class ForgotBody(Strict):
+    email: EmailStr = Field(max_length=255)
+
+
+class ResetBody(Strict):
+    token: str = Field(min_length=10, max_length=512)
+    password: Password
+
+
+class PasswordBody(Strict):
+    current_password: str = Field(min_length=1, max_length=72)
+    new_password: Password
+
+
+class ProfileBody(Strict):
+    name: Name | None = None
+    avatar_url: AvatarUrl | None = None
 
 
 class TokenOut(BaseModel):
     access_token: str
+    refresh_token: str
     token_type: str = "Bearer"  # noqa: S105
     expires_in: int
     user: UserOut
 
 
+class Message(BaseModel):
+    detail: str
+
+
+def client_of(request: Request) -> Client:
+    return Client(
+        ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+    )
+
+
+async def token_out(conn: Conn, user_id: UUID, pair: Any) -> TokenOut:
+    user = await get_user(conn, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        user=UserOut(**user),
+    )
+
+
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
-async def register(body: RegisterBody, container: ContainerDep) -> TokenOut:
+async def register(body: RegisterBody, request: Request, container: ContainerDep) -> TokenOut:
     identity = container.identity
     saved, _ = await run_command(container, identity.register, body.email, body.password, body.name)
     user = saved.value  # the new User aggregate: the answer needs no read-back
-    pair = identity.tokens.issue(user.id)
+    pair = await to_thread.run_sync(identity.open_session, user.id, client_of(request))
     out = UserOut(
         id=user.id,
         email=user.email,
@@ -77,22 +106,104 @@ async def register(body: RegisterBody, container: ContainerDep) -> TokenOut:
         updated_at=user.modified_on,
         version=user.version,
     )
-    return TokenOut(access_token=pair.access_token, expires_in=pair.expires_in, user=out)
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        user=out,
+    )
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(body: LoginBody, container: ContainerDep, conn: Conn) -> TokenOut:
+async def login(body: LoginBody, request: Request, container: ContainerDep, conn: Conn) -> TokenOut:
+    limits = get_rate_limits(request)
+    client = client_of(request)
+    await limits.check_login(client.ip or "unknown", body.email)
+    try:
+        user_id, pair = await to_thread.run_sync(
+            container.identity.login, body.email, body.password, client
+        )
+    except Unauthorized:
+        await limits.record_login_failure(body.email)
+        raise
+    return await token_out(conn, user_id, pair)
+
+
+@router.post("/refresh", response_model=TokenOut)
+async def refresh(
+    body: RefreshBody, request: Request, container: ContainerDep, conn: Conn
+) -> TokenOut:
     user_id, pair = await to_thread.run_sync(
-        container.identity.authenticate, body.email, body.password
+        container.identity.refresh, body.refresh_token, client_of(request)
     )
-    user = await get_user(conn, user_id)
-    if user is None:
-        raise NotFound("user not found")
-    return TokenOut(
-        access_token=pair.access_token, expires_in=pair.expires_in, user=UserOut(**user)
+    return await token_out(conn, user_id, pair)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    body: LogoutBody, request: Request, caller: CurrentUser, container: ContainerDep
+) -> Response:
+    """End this login: its refresh token family and its access tokens stop working."""
+    await to_thread.run_sync(
+        container.identity.logout, body.refresh_token, caller.session_id, client_of(request)
     )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
+async def forgot_password(body: ForgotBody, request: Request, container: ContainerDep) -> Message:
+    client = client_of(request)
+    await get_rate_limits(request).check_forgot_password(client.ip or "unknown", body.email)
+    await to_thread.run_sync(container.identity.forgot_password, body.email, client)
+    return Message(detail="If an account exists for this address, a reset link is on its way.")
+
+
+@router.post("/reset-password", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(body: ResetBody, request: Request, container: ContainerDep) -> Response:
+    await run_command(
+        container, container.identity.reset_password, body.token, body.password, client_of(request)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserOut)
 async def me(caller: CurrentUser) -> UserOut:
     return UserOut(**caller.row)
+
+
+@router.put("/me", response_model=UserOut)
+async def update_me(
+    body: ProfileBody, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> UserOut:
+    fields = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if not (k == "name" and v is None)
+    }
+    await run_command(container, container.identity.update_user, caller.id, caller.id, **fields)
+    return UserOut(**(await get_user(conn, caller.id)))
+
+
+@router.put("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordBody, request: Request, caller: CurrentUser, container: ContainerDep
+) -> Response:
+    """Change the password; every session (this one included) is signed out."""
+    await run_command(
+        container,
+        container.identity.change_password,
+        caller.id,
+        body.current_password,
+        body.new_password,
+        client_of(request),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/export")
+async def export_me(caller: CurrentUser, container: ContainerDep, conn: Conn) -> dict[str, Any]:
+    """Everything the service holds about the caller (GDPR data portability)."""
+    data = await personal_data(conn, caller.id)
+    security = await to_thread.run_sync(container.identity.sessions.export, caller.id)
+    history = await to_thread.run_sync(container.identity.history, caller.id)
+    return {**data, **security, "events": history}

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response, status
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.schemas import ACCEPTED, Accepted
 from projections import workspaces as queries
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])
@@ -46,15 +48,6 @@ class WorkspaceOut(BaseModel):
     updated_at: datetime
     version: int
     role: str = Field(description="the caller's role in this workspace")
-
-
-class Accepted(BaseModel):
-    id: UUID
-    position: int | None
-    status: str = "accepted"
-
-
-ACCEPTED = {202: {"model": Accepted, "description": "Accepted; the read model is catching up"}}
 
 
 def to_out(row: dict[str, Any]) -> WorkspaceOut:
@@ -144,3 +137,154 @@ async def delete_workspace(
 ) -> Response:
     await run_command(container, container.workspaces.delete, workspace_id, caller.id, expected)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Members and invitations ------------------------------------------------------------------
+
+Role = Literal["owner", "admin", "member", "viewer"]
+
+
+class MemberOut(BaseModel):
+    user_id: UUID
+    role: str
+    joined_at: datetime
+    name: str
+    email: str
+    avatar_url: str | None = None
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: UUID | None = None
+    email: EmailStr | None = Field(default=None, max_length=255)
+    role: Role = "member"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MemberAdd:
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give exactly one of user_id or email")
+        return self
+
+
+class MemberRole(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
+class InviteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: EmailStr = Field(max_length=255)
+    role: Role = "member"
+
+
+class InviteOut(BaseModel):
+    invite_id: UUID
+    workspace_id: UUID
+    email: str
+    role: str
+    expires_at: datetime
+    token: str = Field(description="single-use; also sent to the invitee by e-mail")
+    accept_url: str
+
+
+async def _member_or_accepted(
+    conn: Conn, workspace_id: UUID, user_id: UUID, caught_up: bool, position: int | None
+) -> Any:
+    row = await queries.member(conn, workspace_id, user_id) if caught_up else None
+    return MemberOut(**row) if row else accepted(workspace_id, position)
+
+
+@router.get("/{workspace_id}/members", response_model=Page[MemberOut])
+async def list_members(
+    workspace_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+) -> Page[MemberOut]:
+    if await queries.get_for_member(conn, workspace_id, caller.id) is None:
+        raise NotFound("workspace not found")
+    rows = await queries.list_members(
+        conn, workspace_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
+    )
+    data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
+    return Page[MemberOut](data=[MemberOut(**r) for r in data], next_cursor=cursor)
+
+
+@router.post(
+    "/{workspace_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberOut,
+    responses=ACCEPTED,
+)
+async def add_member(
+    workspace_id: UUID, body: MemberAdd, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    user_id = body.user_id
+    if user_id is None:
+        user_id = await to_thread.run_sync(container.identity.user_id_for_email, str(body.email))
+        if user_id is None:
+            raise NotFound("no user with this e-mail; send an invitation instead")
+    saved, caught_up = await run_command(
+        container, container.workspaces.add_member, workspace_id, caller.id, user_id, body.role
+    )
+    return await _member_or_accepted(conn, workspace_id, user_id, caught_up, saved.position)
+
+
+@router.put("/{workspace_id}/members/{user_id}", response_model=MemberOut, responses=ACCEPTED)
+async def change_member_role(
+    workspace_id: UUID,
+    user_id: UUID,
+    body: MemberRole,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+) -> Any:
+    saved, caught_up = await run_command(
+        container, container.workspaces.change_role, workspace_id, caller.id, user_id, body.role
+    )
+    return await _member_or_accepted(conn, workspace_id, user_id, caught_up, saved.position)
+
+
+@router.delete("/{workspace_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_member(
+    workspace_id: UUID, user_id: UUID, caller: CurrentUser, container: ContainerDep
+) -> Response:
+    """Remove a member (owners and admins), or leave (anyone, for themselves)."""
+    await run_command(
+        container, container.workspaces.remove_member, workspace_id, caller.id, user_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{workspace_id}/invite", status_code=status.HTTP_201_CREATED, response_model=InviteOut
+)
+async def invite(
+    workspace_id: UUID, body: InviteCreate, caller: CurrentUser, container: ContainerDep
+) -> InviteOut:
+    """Create a single-use invitation that expires in 7 days; the invitee gets it by e-mail."""
+    saved, _ = await run_command(
+        container, container.workspaces.invite, workspace_id, caller.id, str(body.email), body.role
+    )
+    info = saved.value
+    return InviteOut(
+        invite_id=info["invite_id"],
+        workspace_id=workspace_id,
+        email=str(body.email).lower(),
+        role=body.role,
+        expires_at=info["expires_at"],
+        token=info["token"],
+        accept_url=f"/api/v1/workspaces/{workspace_id}/invite/{info['token']}",
+    )
+
+
+@router.get("/{workspace_id}/invite/{token}", response_model=MemberOut, responses=ACCEPTED)
+async def accept_invite(
+    workspace_id: UUID,
+    token: Annotated[str, Path(min_length=10, max_length=512)],
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+) -> Any:
+    """Accept an invitation as the signed-in user (whose e-mail it was sent to)."""
+    saved, caught_up = await run_command(
+        container, container.workspaces.accept_invite, workspace_id, token, caller.id
+    )
+    return await _member_or_accepted(conn, workspace_id, caller.id, caught_up, saved.position)

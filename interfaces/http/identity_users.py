@@ -1,0 +1,75 @@
+"""/users: administrators manage every account; a user manages their own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from application.errors import Forbidden, NotFound
+from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
+from interfaces.http.identity import client_of
+from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.schemas import AvatarUrl, Name, Strict, UserOut
+from projections.identity import get_user, list_users
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserUpdate(Strict):
+    name: Name | None = None
+    avatar_url: AvatarUrl | None = None
+    role: str | None = None
+    is_active: bool | None = None
+
+
+@router.get("", response_model=Page[UserOut])
+async def users(
+    caller: CurrentUser,
+    conn: Conn,
+    page: Annotated[PageParams, Depends()],
+    q: Annotated[str | None, Query(max_length=100, description="search name or e-mail")] = None,
+) -> Page[UserOut]:
+    if caller.role != "admin":
+        raise Forbidden("only administrators may list users")
+    rows = await list_users(
+        conn, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor), search=q
+    )
+    data, cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
+    return Page[UserOut](data=[UserOut(**r) for r in data], next_cursor=cursor)
+
+
+@router.get("/{user_id}", response_model=UserOut)
+async def user(user_id: UUID, caller: CurrentUser, conn: Conn) -> UserOut:
+    row = await get_user(conn, user_id)
+    if row is None or (caller.id != user_id and caller.role != "admin"):
+        raise NotFound("user not found")
+    return UserOut(**row)
+
+
+@router.put("/{user_id}", response_model=UserOut)
+async def update_user(
+    user_id: UUID, body: UserUpdate, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    fields = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if not (k in ("name", "role", "is_active") and v is None)
+    }
+    await run_command(container, container.identity.update_user, caller.id, user_id, **fields)
+    row = await get_user(conn, user_id)
+    if row is None:
+        raise NotFound("user not found")
+    return UserOut(**row)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(
+    user_id: UUID, request: Request, caller: CurrentUser, container: ContainerDep
+) -> Response:
+    """Erase the account: personal data in the log becomes unreadable, read tables anonymized."""
+    await run_command(
+        container, container.identity.delete_user, caller.id, user_id, client_of(request)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

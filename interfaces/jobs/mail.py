@@ -1,0 +1,142 @@
+"""Outgoing e-mail: templates, the ``send_email`` job (SMTP), and the Mailer adapters.
+
+- ``DramatiqMailer`` queues a ``send_email`` job on Redis; a worker delivers it over SMTP
+  (retried with exponential backoff when the SMTP server is unreachable).
+- ``LogMailer`` is for development (no SMTP or no Redis): the rendered message goes to the
+  ``mail`` log as one line, so a developer can follow e.g. a password-reset link.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from importlib import resources
+from string import Template
+from typing import Any
+
+import structlog
+
+from application.config import Settings
+from application.mail import Mailer
+from interfaces.jobs.broker import current_settings, job
+
+log = structlog.get_logger("mail")
+
+SMTP_TIMEOUT = 10.0
+_TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class TemplateError(ValueError):
+    """Unknown template, malformed template file, or a context key it needs is missing.
+    A programming error: the job is not retried."""
+
+
+def _template_text(template: str) -> str:
+    if not _TEMPLATE_NAME.fullmatch(template):
+        raise TemplateError(f"invalid mail template name: {template!r}")
+    path = resources.files("interfaces.jobs").joinpath("templates", f"{template}.txt")
+    if not path.is_file():
+        raise TemplateError(f"unknown mail template: {template!r}")
+    return path.read_text(encoding="utf-8")
+
+
+def render(template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render ``templates/<template>.txt`` with ``$name`` placeholders.
+
+    Returns ``(subject, text_body)``. The file's first line is ``Subject: ...``. Every
+    placeholder must be in ``context``, otherwise TemplateError names the missing keys."""
+    text = _template_text(template)
+    first, _, body = text.partition("\n")
+    if not first.startswith("Subject:"):
+        raise TemplateError(f"mail template {template!r} must start with a 'Subject:' line")
+    subject_tpl = Template(first.removeprefix("Subject:").strip())
+    body_tpl = Template(body.lstrip("\n"))
+    needed = {*subject_tpl.get_identifiers(), *body_tpl.get_identifiers()}
+    missing = sorted(needed - context.keys())
+    if missing:
+        raise TemplateError(
+            f"mail template {template!r} needs context keys it was not given: " + ", ".join(missing)
+        )
+    try:
+        subject = subject_tpl.substitute(context)
+        text_body = body_tpl.substitute(context)
+    except (KeyError, ValueError) as exc:  # e.g. a stray '$' in the template file
+        raise TemplateError(f"mail template {template!r} cannot be rendered: {exc}") from exc
+    # A header is one line: values from the context must not be able to add headers.
+    return " ".join(subject.split()), text_body
+
+
+def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    _, sender = parseaddr(settings.smtp_from)
+    domain = sender.rpartition("@")[2] or "worksync.local"
+    message["Message-ID"] = make_msgid(domain=domain)
+    message.set_content(body)
+    return message
+
+
+def deliver(settings: Settings, message: EmailMessage) -> None:
+    """Send ``message`` over SMTP (STARTTLS and login when configured). Raises on failure."""
+    if not settings.smtp_host:
+        raise RuntimeError("SMTP_HOST is not set: the job worker cannot send mail")
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_pass or "")
+        smtp.send_message(message)
+
+
+@job(queue_name="mail", max_retries=5, throws=(TemplateError,))
+def send_email(to: str, template: str, context: dict[str, Any]) -> None:
+    """Render ``template`` and send it to ``to`` over SMTP. Any SMTP or network error is
+    raised, so dramatiq retries the job with exponential backoff."""
+    settings = current_settings()
+    subject, body = render(template, context)
+    message = build_message(settings, to, subject, body)
+    deliver(settings, message)
+    log.info("mail.sent", to=to, template=template, message_id=message["Message-ID"])
+
+
+def _plain(context: dict[str, Any]) -> dict[str, str]:
+    # Placeholders are substituted as str(value) anyway; strings always fit the job's JSON.
+    return {str(key): str(value) for key, value in context.items()}
+
+
+class DramatiqMailer:
+    """The Mailer port over the job queue: ``send`` enqueues a ``send_email`` job."""
+
+    def send(self, template: str, to: str, context: dict[str, Any]) -> None:
+        context = _plain(context)
+        render(template, context)  # fail now, in the caller, on a bad template or context
+        send_email.send(to, template, context)
+
+
+class LogMailer:
+    """The Mailer port without SMTP: the rendered message is logged (logger ``mail``)."""
+
+    def send(self, template: str, to: str, context: dict[str, Any]) -> None:
+        subject, body = render(template, _plain(context))
+        log.info("mail.logged", to=to, template=template, subject=subject, body=body)
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    """DramatiqMailer when SMTP and Redis are configured; LogMailer otherwise.
+
+    Call configure_broker(settings) first so the jobs go to this configuration's queue."""
+    if settings.smtp_host and settings.redis_url:
+        return DramatiqMailer()
+    if settings.smtp_host:
+        log.warning(
+            "mail.needs_redis",
+            detail="SMTP_HOST is set but REDIS_URL is not: mail is sent through the job "
+            "queue, so it is only logged. Set REDIS_URL and run `worksync worker`.",
+        )
+    return LogMailer()
