@@ -24,6 +24,8 @@ from projections.registry import all_projections, by_name
 app = typer.Typer(help="WorkSync: event-sourced project management backend.", no_args_is_help=True)
 projections_app = typer.Typer(help="Inspect and operate the projections.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+users_app = typer.Typer(help="Administer user accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -91,6 +93,44 @@ def projector() -> None:
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"projector running {len(runner.workers)} projections; Ctrl-C stops")
     runner.run_forever(should_stop=stop.is_set)
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per process")] = 4,
+) -> None:
+    """Run background jobs (e-mail, ...) from the Redis queue until stopped."""
+    from interfaces.jobs import mail  # noqa: F401  (registers the mail actor)
+    from interfaces.jobs.broker import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if not settings.redis_url:
+        console.print("[red]the job worker needs REDIS_URL[/red]")
+        raise typer.Exit(2)
+    run_worker(settings, processes=processes, threads=threads)
+
+
+@users_app.command("grant-admin")
+def users_grant_admin(email: str) -> None:
+    """Make an existing account a site administrator (operators bootstrap the first one)."""
+    from domain.identity import EmailIndex, User
+
+    store = open_event_store(_database_url(), pool_size=1)
+    index_id = EmailIndex.id_for(email)
+    user_id = store.load(EmailIndex, index_id).user_id if store.exists(index_id) else None
+    if user_id is None:
+        console.print(f"[red]no account with e-mail {email}[/red]")
+        raise typer.Exit(1)
+
+    def command() -> tuple[None, list[User]]:
+        user = store.load(User, user_id)
+        user.update_profile(actor_id=user_id, role="admin")
+        return None, [user]
+
+    store.run(command)
+    console.print(f"{email} is now an administrator")
 
 
 @app.command("migrate")

@@ -63,3 +63,26 @@ def test_openapi_prints_the_document(monkeypatch, fresh_database_url):
     result = invoke(monkeypatch, fresh_database_url, "openapi")
     assert result.exit_code == 0
     assert "/api/v1/workspaces" in json.loads(result.stdout)["paths"]
+
+
+def test_grant_admin_promotes_an_existing_account(monkeypatch, fresh_database_url):
+    from application.identity import PasswordHasher
+    from domain.identity import EmailIndex, User
+    from interfaces.bootstrap import open_event_store
+
+    store = open_event_store(fresh_database_url, pool_size=1)
+    user = User(
+        email="boss@example.com", name="Boss", password_hash=PasswordHasher(4).hash("pw123456")
+    )
+    store.save(user, EmailIndex(email="boss@example.com", user_id=user.id))
+    result = invoke(monkeypatch, fresh_database_url, "users", "grant-admin", "Boss@Example.com")
+    assert result.exit_code == 0, result.output
+    assert store.load(User, user.id).role == "admin"
+    missing = invoke(monkeypatch, fresh_database_url, "users", "grant-admin", "nobody@example.com")
+    assert missing.exit_code == 1
+    store.close()
+
+
+def test_worker_needs_redis(monkeypatch, fresh_database_url):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert invoke(monkeypatch, fresh_database_url, "worker").exit_code == 2

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
+    ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(
@@ -59,7 +60,6 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
             allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-Id"],
         )
-    ratelimit.install(app, ratelimit.RateLimits(settings))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
     return app

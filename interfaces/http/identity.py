@@ -126,6 +126,7 @@ async def login(body: LoginBody, request: Request, container: ContainerDep, conn
     except Unauthorized:
         await limits.record_login_failure(body.email)
         raise
+    await limits.clear_login_failures(body.email)
     return await token_out(conn, user_id, pair)
 
 

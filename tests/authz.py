@@ -1,0 +1,69 @@
+"""The authorization matrix harness: every endpoint x owner/admin/member/viewer/outsider/anon.
+
+A case names an endpoint, how to build its request for a fresh workspace, and the expected
+status per role. Each (case, role) runs against a workspace of its own, so destructive cases
+(delete, remove member) do not disturb each other. Later features add their cases here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("owner", "admin", "member", "viewer", "outsider", "anon")
+
+
+@dataclass
+class World:
+    """One workspace with a user in each role, plus an outsider and a spare user."""
+
+    users: dict[str, dict]
+    workspace: dict
+    target: dict  # a plain member that cases may act on
+    spare: dict  # a registered user who belongs to no workspace
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {} if role == "anon" else self.users[role]["headers"]
+
+
+@dataclass
+class Case:
+    method: str
+    route: str  # the route template as FastAPI lists it
+    expected: dict[str, int]
+    path: Callable[[World], str] | None = None
+    body: Callable[[World, str], Any] | None = None
+    prepare: Callable[[Any, World, str], None] | None = None
+    name: str = field(default="")
+
+    def __post_init__(self) -> None:
+        assert set(self.expected) == set(ROLES), self.route
+        self.name = self.name or f"{self.method} {self.route}"
+
+
+def expect(
+    owner: int, admin: int, member: int, viewer: int, outsider: int, anon: int = 401
+) -> dict[str, int]:
+    return dict(zip(ROLES, (owner, admin, member, viewer, outsider, anon), strict=True))
+
+
+def build_world(api: Any, client: Any, users: dict[str, dict]) -> World:
+    owner = users["owner"]
+    workspace = api.create_workspace(owner, name=f"Matrix {uuid.uuid4().hex[:6]}")
+    target = api.register(name="Target")
+    for role in ("admin", "member", "viewer"):
+        add_member(client, workspace["id"], owner, users[role]["user"]["id"], role)
+    add_member(client, workspace["id"], owner, target["user"]["id"], "member")
+    spare = api.register(name="Spare")
+    return World(users=users, workspace=workspace, target=target, spare=spare)
+
+
+def add_member(client: Any, workspace_id: str, by: dict, user_id: str, role: str) -> None:
+    response = client.post(
+        f"/api/v1/workspaces/{workspace_id}/members",
+        json={"user_id": user_id, "role": role},
+        headers=by["headers"],
+    )
+    assert response.status_code == 201, response.text
