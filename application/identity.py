@@ -182,8 +182,11 @@ class IdentityService:
             session.user_id, session.family_id, session.refresh_token
         )
 
-    def logout(self, refresh_token: str | None, session_id: UUID | None, client: Client) -> None:
-        user_id = self.sessions.revoke_token(refresh_token) if refresh_token else None
+    def logout(
+        self, user_id: UUID, refresh_token: str | None, session_id: UUID | None, client: Client
+    ) -> None:
+        if refresh_token:
+            self.sessions.revoke_token(refresh_token, user_id)
         if session_id is not None:
             self.sessions.revoke_family(session_id)
         self.sessions.record("logout", user_id, client)
@@ -273,9 +276,13 @@ class IdentityService:
             workspaces = []
             for workspace_id, _role in memberships:
                 workspace = self.store.load(Workspace, workspace_id, "workspace")
-                if workspace.role_of(user_id) is not None:
+                if workspace.role_of(user_id) is None:
+                    continue
+                if set(workspace.members) == {user_id}:
+                    workspace.delete(actor_id=user_id)  # nobody else uses it
+                else:
                     workspace.remove_member(actor_id=user_id, user_id=user_id)
-                    workspaces.append(workspace)
+                workspaces.append(workspace)
             index = self.store.load(EmailIndex, EmailIndex.id_for(user.email))
             index.release()
             user.delete(actor_id=actor_id)

@@ -122,17 +122,15 @@ class SessionStore:
                 (family_id,),
             )
 
-    def revoke_token(self, refresh_token: str) -> UUID | None:
-        """Logout: revoke the token's family; returns its user (None for unknown tokens)."""
+    def revoke_token(self, refresh_token: str, user_id: UUID) -> None:
+        """Logout: revoke the token's family, if the token is the user's own."""
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT user_id, family_id FROM user_sessions WHERE token_hash = %s",
-                (self._hash(refresh_token),),
+                "SELECT family_id FROM user_sessions WHERE token_hash = %s AND user_id = %s",
+                (self._hash(refresh_token), user_id),
             ).fetchone()
-        if row is None:
-            return None
-        self.revoke_family(row["family_id"])
-        return row["user_id"]
+        if row is not None:
+            self.revoke_family(row["family_id"])
 
     def revoke_all(self, user_id: UUID) -> None:
         with self._connect() as conn:

@@ -58,7 +58,8 @@ def test_register_and_login_return_an_access_and_a_refresh_token(api, client):
     response = login(client, user["user"]["email"], "open sesame")
     assert response.status_code == 200
     body = response.json()
-    assert body["access_token"] and body["refresh_token"]
+    assert body["access_token"]
+    assert body["refresh_token"]
     assert body["refresh_token"] != user["refresh_token"]
     assert body["user"]["id"] == user["user"]["id"]
 
@@ -97,9 +98,10 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_login(api, client, da
         " ORDER BY id LIMIT 1",
         (user["user"]["id"],),
     )[0]
-    assert details["family_id"] == jwt.decode(
-        first["access_token"], options={"verify_signature": False}
-    )["sid"]
+    assert (
+        details["family_id"]
+        == jwt.decode(first["access_token"], options={"verify_signature": False})["sid"]
+    )
 
 
 def test_an_unknown_refresh_token_is_401(client):
@@ -152,9 +154,7 @@ def test_change_password_with_a_wrong_current_password_is_403_and_changes_nothin
     assert "password_change_failed" in security_kinds(database_url, user["user"]["id"])
 
 
-def test_change_password_signs_out_every_session_and_swaps_the_password(
-    api, client, database_url
-):
+def test_change_password_signs_out_every_session_and_swaps_the_password(api, client, database_url):
     user = api.register(password="old password")
     other = login(client, user["user"]["email"], "old password").json()
     response = client.put(
@@ -253,3 +253,20 @@ def test_login_attempts_are_recorded_as_security_events(api, client, database_ur
         (user["user"]["id"],),
     )
     assert all(ip == "testclient" for (ip,) in rows)
+
+
+def test_logout_is_recorded_for_the_user(api, client, database_url):
+    user = api.register()
+    response = client.post(
+        f"{AUTH}/logout", json={"refresh_token": user["refresh_token"]}, headers=user["headers"]
+    )
+    assert response.status_code == 204
+    assert "logout" in security_kinds(database_url, user["user"]["id"])
+
+
+def test_logout_without_a_refresh_token_is_recorded_for_the_user(api, client, database_url):
+    user = api.register()
+    response = client.post(f"{AUTH}/logout", json={}, headers=user["headers"])
+    assert response.status_code == 204
+    assert me_status(client, user["access_token"]) == 401
+    assert "logout" in security_kinds(database_url, user["user"]["id"])

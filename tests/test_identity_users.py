@@ -147,11 +147,6 @@ def test_admin_updating_a_missing_user_is_404(client, admin):
     assert_problem(response, 404)
 
 
-@pytest.mark.xfail(
-    reason="UserUpdate.role is a plain str (interfaces/http/identity_users.py:23): an unknown "
-    "role reaches the domain, whose RuleBroken becomes 409 Conflict instead of a 422",
-    strict=True,
-)
 def test_an_unknown_role_is_a_validation_error(api, client, admin):
     user = api.register()
     response = client.put(
@@ -210,3 +205,11 @@ def test_deleting_the_last_owner_of_a_shared_workspace_is_409_and_deletes_nothin
     still = client.get(f"/api/v1/workspaces/{workspace['id']}", headers=owner["headers"])
     assert still.status_code == 200
     assert still.json()["role"] == "owner"
+
+
+def test_deleting_the_only_member_of_their_own_workspace_succeeds(api, client):
+    owner = api.register()
+    api.create_workspace(owner)
+    response = client.delete(f"{USERS}/{owner['user']['id']}", headers=owner["headers"])
+    assert response.status_code == 204, response.text
+    assert login(client, owner).status_code == 401

@@ -146,7 +146,11 @@ async def logout(
 ) -> Response:
     """End this login: its refresh token family and its access tokens stop working."""
     await to_thread.run_sync(
-        container.identity.logout, body.refresh_token, caller.session_id, client_of(request)
+        container.identity.logout,
+        caller.id,
+        body.refresh_token,
+        caller.session_id,
+        client_of(request),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 class UserUpdate(Strict):
     name: Name | None = None
     avatar_url: AvatarUrl | None = None
-    role: str | None = None
+    role: Literal["admin", "member"] | None = None
     is_active: bool | None = None
 
 
