@@ -22,6 +22,17 @@ class Action(StrEnum):
     WORKSPACE_DELETE = "workspace:delete"
     MEMBERS_MANAGE = "members:manage"
     MEMBERS_INVITE = "members:invite"
+    PROJECT_READ = "project:read"
+    PROJECT_WRITE = "project:write"  # create, update, change status, manage project members
+    PROJECT_DELETE = "project:delete"
+    BOARD_READ = "board:read"
+    BOARD_WRITE = "board:write"  # boards, columns, cards, moves
+    TASK_READ = "task:read"
+    TASK_WRITE = "task:write"
+    COMMENT_READ = "comment:read"
+    COMMENT_WRITE = "comment:write"  # post, react; editing is the author's alone
+    COMMENT_MODERATE = "comment:moderate"  # delete someone else's comment
+    ACTIVITY_READ = "activity:read"
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -30,6 +41,17 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.WORKSPACE_DELETE: frozenset({"owner"}),
     Action.MEMBERS_MANAGE: MANAGERS,
     Action.MEMBERS_INVITE: MANAGERS,
+    Action.PROJECT_READ: ALL_ROLES,
+    Action.PROJECT_WRITE: WRITERS,
+    Action.PROJECT_DELETE: MANAGERS,
+    Action.BOARD_READ: ALL_ROLES,
+    Action.BOARD_WRITE: WRITERS,
+    Action.TASK_READ: ALL_ROLES,
+    Action.TASK_WRITE: WRITERS,
+    Action.COMMENT_READ: ALL_ROLES,
+    Action.COMMENT_WRITE: WRITERS,
+    Action.COMMENT_MODERATE: MANAGERS,
+    Action.ACTIVITY_READ: ALL_ROLES,
 }
 
 

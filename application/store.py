@@ -8,11 +8,13 @@ concurrency). The result carries the command's global position for read-your-wri
 from __future__ import annotations
 
 import getpass
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
+from weakref import WeakValueDictionary
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
@@ -21,7 +23,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from application.personal_data import KeyStore, PersonalDataMapper
-from domain.shared import DomainError, Gone, Missing, NotPermitted, RuleBroken
+from domain.kanban import Board
+from domain.shared import DomainError, Gone, Missing, NotPermitted
 
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
@@ -64,6 +67,8 @@ def eventstore_env(database_url: str, pool_size: int = 10, create_table: bool = 
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
         "CREATE_TABLE": "y" if create_table else "n",
+        # Loaded aggregates stay in memory and are fast-forwarded from the log on each get.
+        "AGGREGATE_CACHE_MAXSIZE": "2000",
     }
 
 
@@ -88,10 +93,21 @@ class Saved:
 class EventStore(Application):
     name = "WorkSync"  # events table: worksync_events
     max_attempts = 8
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Board: 100}
 
     def __init__(self, env: dict | None = None) -> None:
         self.keys = KeyStore(lambda: self.recorder.datastore.get_connection())
+        self._locks: WeakValueDictionary[UUID, threading.Lock] = WeakValueDictionary()
+        self._locks_guard = threading.Lock()
         super().__init__(env)
+
+    def _lock_for(self, aggregate_id: UUID) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(aggregate_id)
+            if lock is None:
+                lock = threading.Lock()
+                self._locks[aggregate_id] = lock
+            return lock
 
     def construct_mapper(self) -> Mapper:
         mapper = PersonalDataMapper(transcoder=self.construct_transcoder())
@@ -117,23 +133,33 @@ class EventStore(Application):
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
 
-    def run(self, command: Callable[[], tuple[Any, list[Aggregate]]]) -> Saved:
+    def run(
+        self,
+        command: Callable[[], tuple[Any, list[Aggregate]]],
+        *,
+        serialize_on: UUID | None = None,
+    ) -> Saved:
         """Run ``command`` (returns (value, aggregates to save)); retry on version clashes.
 
         Domain rule violations become application errors: RuleBroken -> Conflict,
-        Gone -> NotFound.
+        Gone -> NotFound. ``serialize_on`` names a hot aggregate (a board): commands on it in
+        this process take turns, so they clash only with other processes.
         """
+        if serialize_on is None:
+            return self._run(command)
+        with self._lock_for(serialize_on):
+            return self._run(command)
+
+    def _run(self, command: Callable[[], tuple[Any, list[Aggregate]]]) -> Saved:
         for attempt in range(self.max_attempts):
             try:
                 value, aggregates = command()
             except (Gone, Missing) as e:
-                raise NotFound(e.detail) from None
+                raise NotFound(e.detail, **e.extra) from None
             except NotPermitted as e:
-                raise Forbidden(e.detail) from None
-            except RuleBroken as e:
-                raise Conflict(e.detail) from None
+                raise Forbidden(e.detail, **e.extra) from None
             except DomainError as e:
-                raise Conflict(e.detail) from None
+                raise Conflict(e.detail, **e.extra) from None
             try:
                 recordings = self.save(*aggregates)
             except IntegrityError:

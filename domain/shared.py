@@ -18,9 +18,10 @@ class DomainError(Exception):
 
     code = "rule-broken"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
 
 
 class RuleBroken(DomainError):

@@ -9,10 +9,14 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 import migrations
+from application.comments import CommentsService
 from application.config import Settings
 from application.identity import IdentityService, PasswordHasher, Tokens
+from application.kanban import KanbanService
+from application.projects import ProjectsService
 from application.sessions import SessionStore
 from application.store import EventStore, eventstore_env
+from application.tasks import TasksService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.mail import make_mailer
@@ -51,6 +55,10 @@ class Container:
     store: EventStore
     identity: IdentityService
     workspaces: WorkspaceService
+    projects: ProjectsService
+    kanban: KanbanService
+    tasks: TasksService
+    comments: CommentsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     projections: list[Projection] = field(default_factory=all_projections)
@@ -102,6 +110,10 @@ async def open_container(
         store=store,
         identity=identity,
         workspaces=WorkspaceService(store, mailer, settings.app_url),
+        projects=ProjectsService(store),
+        kanban=KanbanService(store),
+        tasks=TasksService(store),
+        comments=CommentsService(store),
         pool=pool,
         waiter=waiter,
         projector=projector,

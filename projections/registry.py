@@ -6,12 +6,25 @@ from collections.abc import Iterable
 
 from projections.activities import ActivitiesProjection
 from projections.base import Projection
+from projections.comments import CommentsProjection
 from projections.identity import UsersProjection
+from projections.kanban import CardActivitiesProjection, KanbanProjection
+from projections.projects import ProjectsProjection
+from projections.tasks import TasksProjection
 from projections.workspaces import WorkspacesProjection
 
 
 def all_projections() -> list[Projection]:
-    return [UsersProjection(), WorkspacesProjection(), ActivitiesProjection()]
+    return [
+        UsersProjection(),
+        WorkspacesProjection(),
+        ActivitiesProjection(),
+        ProjectsProjection(),
+        KanbanProjection(),
+        CardActivitiesProjection(),
+        TasksProjection(),
+        CommentsProjection(),
+    ]
 
 
 def by_name(name: str) -> Projection:

@@ -24,8 +24,27 @@ class World:
     target: dict  # a plain member that cases may act on
     spare: dict  # a registered user who belongs to no workspace
 
+    cache: dict[str, Any] = field(default_factory=dict)
+    client: Any = None
+
     def headers(self, role: str) -> dict[str, str]:
         return {} if role == "anon" else self.users[role]["headers"]
+
+    @property
+    def owner(self) -> dict:
+        return self.users["owner"]
+
+    def ensure(self, name: str, make: Callable[[World], Any]) -> Any:
+        """An object of this world (a project, a board...), made once by ``make``."""
+        if name not in self.cache:
+            self.cache[name] = make(self)
+        return self.cache[name]
+
+    def post(self, path: str, body: dict, as_role: str = "owner") -> dict:
+        """Create something as a role (the owner by default) and return the JSON body."""
+        response = self.client.post(path, json=body, headers=self.headers(as_role))
+        assert response.status_code in (200, 201), response.text
+        return response.json()
 
 
 @dataclass
@@ -57,7 +76,7 @@ def build_world(api: Any, client: Any, users: dict[str, dict]) -> World:
         add_member(client, workspace["id"], owner, users[role]["user"]["id"], role)
     add_member(client, workspace["id"], owner, target["user"]["id"], "member")
     spare = api.register(name="Spare")
-    return World(users=users, workspace=workspace, target=target, spare=spare)
+    return World(users=users, workspace=workspace, target=target, spare=spare, client=client)
 
 
 def add_member(client: Any, workspace_id: str, by: dict, user_id: str, role: str) -> None:

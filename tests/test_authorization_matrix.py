@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import authz_comments, authz_kanban, authz_projects, authz_tasks
 from tests.authz import ROLES, Case, World, build_world, expect
 
 WS = "/api/v1/workspaces/{workspace_id}"
@@ -87,6 +88,13 @@ CASES = [
         path=lambda w: f"{ws(w)}/invite/{w.token}",
         prepare=invite_for_caller,
     ),
+]
+
+CASES += [
+    *authz_projects.CASES,
+    *authz_kanban.CASES,
+    *authz_tasks.CASES,
+    *authz_comments.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

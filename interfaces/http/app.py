@@ -12,7 +12,18 @@ from starlette.middleware.gzip import GZipMiddleware
 from application.config import Settings, get_settings
 from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
-from interfaces.http import health, identity, identity_users, problems, ratelimit, workspaces
+from interfaces.http import (
+    comments,
+    health,
+    identity,
+    identity_users,
+    kanban,
+    problems,
+    projects,
+    ratelimit,
+    tasks,
+    workspaces,
+)
 from interfaces.http.middleware import RequestContext
 from interfaces.http.security_headers import SecurityHeaders
 from interfaces.logs import configure_logging
@@ -49,6 +60,8 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
+    for context in (projects, kanban, tasks, comments):
+        app.include_router(context.router, prefix=API_PREFIX)
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:

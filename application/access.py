@@ -1,0 +1,37 @@
+"""Who may act where: the caller's role in a workspace, from the write model (consistent),
+checked against the one policy in application.authorization."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.authorization import Action, authorize
+from application.errors import NotFound
+from application.store import EventStore
+from domain.projects import Project
+from domain.workspaces import Workspace
+
+
+def role_in(store: EventStore, workspace_id: UUID, user_id: UUID) -> str | None:
+    try:
+        workspace = store.load(Workspace, workspace_id)
+    except NotFound:
+        return None
+    return workspace.role_of(user_id)
+
+
+def require(store: EventStore, workspace_id: UUID, user_id: UUID, action: Action, what: str) -> str:
+    """The caller's role, or NotFound (outsider) / Forbidden (role lacks the action)."""
+    role = role_in(store, workspace_id, user_id)
+    authorize(role, action, what=what)
+    assert role is not None
+    return role
+
+
+def live_project(store: EventStore, project_id: UUID, user_id: UUID, action: Action) -> Project:
+    """A project the caller may act on, or NotFound/Forbidden."""
+    project = store.load(Project, project_id, "project")
+    if project.deleted:
+        raise NotFound("project not found")
+    require(store, project.workspace_id, user_id, action, "project")
+    return project

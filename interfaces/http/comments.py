@@ -1,0 +1,7 @@
+"""Comments endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["comments"])

@@ -1,0 +1,10 @@
+"""Projects read model."""
+
+from __future__ import annotations
+
+from projections.base import Projection
+
+
+class ProjectsProjection(Projection):
+    name = "projects"
+    tables = ("projects", "project_members")

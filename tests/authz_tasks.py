@@ -1,0 +1,7 @@
+"""Authorization matrix rows for the tasks endpoints (see tests/authz.py)."""
+
+from __future__ import annotations
+
+from tests.authz import Case
+
+CASES: list[Case] = []
