@@ -69,6 +69,9 @@ def eventstore_env(database_url: str, pool_size: int = 10, create_table: bool = 
         "CREATE_TABLE": "y" if create_table else "n",
         # Loaded aggregates stay in memory and are fast-forwarded from the log on each get.
         "AGGREGATE_CACHE_MAXSIZE": "2000",
+        # Appends run as one server-side statement that takes the ordering lock itself.
+        "APPLICATION_RECORDER_TOPIC": "application.recorder:OrderedAppendRecorder",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
     }
 
 
@@ -159,7 +162,10 @@ class EventStore(Application):
             except NotPermitted as e:
                 raise Forbidden(e.detail, **e.extra) from None
             except DomainError as e:
-                raise Conflict(e.detail, **e.extra) from None
+                conflict = Conflict(e.detail, **e.extra)
+                if e.code != DomainError.code:
+                    conflict.code = e.code  # e.g. wip-limit: a problem type of its own
+                raise conflict from None
             try:
                 recordings = self.save(*aggregates)
             except IntegrityError:

@@ -9,6 +9,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 import migrations
+from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
 from application.identity import IdentityService, PasswordHasher, Tokens
@@ -59,6 +60,7 @@ class Container:
     kanban: KanbanService
     tasks: TasksService
     comments: CommentsService
+    audit: AuditService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     projections: list[Projection] = field(default_factory=all_projections)
@@ -114,6 +116,7 @@ async def open_container(
         kanban=KanbanService(store),
         tasks=TasksService(store),
         comments=CommentsService(store),
+        audit=AuditService(store),
         pool=pool,
         waiter=waiter,
         projector=projector,

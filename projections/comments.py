@@ -1,10 +1,205 @@
-"""Comments read model."""
+"""Comments read model: ``comments``, ``comment_reactions`` and, for comments on cards, the
+spec's ``card_comments`` (same id as the comment).
+
+Deleting a comment removes its replies with it (the spec's ON DELETE CASCADE); deleting the
+card, task, board or project a comment is on removes its comments. A reply whose thread is
+already gone is not shown.
+"""
 
 from __future__ import annotations
 
-from projections.base import Projection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, Cursor
+from psycopg.rows import dict_row
+
+from domain.comments import Comment
+from domain.kanban import Board, Card
+from domain.projects import Project
+from domain.tasks import Task
+from projections.base import Projection, handles, row_id
+
+COMMENT_COLUMNS = (
+    "c.id, c.workspace_id, c.commentable_type, c.commentable_id, c.user_id, c.content,"
+    " c.parent_comment_id, c.is_edited, c.edited_at, c.version, c.created_at, c.updated_at,"
+    " coalesce((SELECT jsonb_agg(jsonb_build_object('reaction', r.reaction, 'count', r.n,"
+    " 'reacted', r.mine) ORDER BY r.reaction) FROM (SELECT reaction, count(*) AS n,"
+    " bool_or(user_id = %(me)s) AS mine FROM comment_reactions WHERE comment_id = c.id"
+    " GROUP BY reaction) r), '[]'::jsonb) AS reactions"
+)
 
 
 class CommentsProjection(Projection):
     name = "comments"
     tables = ("comments", "comment_reactions", "card_comments")
+
+    @handles(Comment.Created)
+    def created(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "INSERT INTO comments (id, workspace_id, commentable_type, commentable_id, user_id,"
+            " content, parent_comment_id, is_edited, version, created_at, updated_at)"
+            " SELECT %(id)s, %(ws)s, %(type)s, %(obj)s, %(user)s, %(content)s, %(parent)s, false,"
+            " %(v)s, %(ts)s, %(ts)s WHERE %(parent)s::uuid IS NULL"
+            " OR EXISTS (SELECT 1 FROM comments WHERE id = %(parent)s)",
+            {
+                "id": e.originator_id,
+                "ws": e.workspace_id,
+                "type": e.commentable_type,
+                "obj": e.commentable_id,
+                "user": e.actor_id,
+                "content": e.content,
+                "parent": e.parent_comment_id,
+                "v": e.originator_version,
+                "ts": e.timestamp,
+            },
+        )
+        if cur.rowcount and e.commentable_type == "card":
+            cur.execute(
+                "INSERT INTO card_comments (id, workspace_id, card_id, user_id, content,"
+                " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    e.originator_id,
+                    e.workspace_id,
+                    e.commentable_id,
+                    e.actor_id,
+                    e.content,
+                    e.timestamp,
+                    e.timestamp,
+                ),
+            )
+
+    @handles(Comment.Edited)
+    def edited(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "UPDATE comments SET content = %s, is_edited = true, edited_at = %s, updated_at = %s,"
+            " version = %s WHERE id = %s",
+            (e.content, e.timestamp, e.timestamp, e.originator_version, e.originator_id),
+        )
+        cur.execute(
+            "UPDATE card_comments SET content = %s, updated_at = %s WHERE id = %s",
+            (e.content, e.timestamp, e.originator_id),
+        )
+
+    def _delete_comments(self, cur: Cursor, where: str, params: tuple) -> None:
+        """Delete the matching comments with every reply below them, and their reactions."""
+        cur.execute(
+            "WITH RECURSIVE doomed AS (SELECT id FROM comments WHERE " + where + " UNION"
+            " SELECT c.id FROM comments c JOIN doomed d ON c.parent_comment_id = d.id)"
+            " SELECT id FROM doomed",
+            params,
+        )
+        ids = [r[0] for r in cur.fetchall()]
+        if ids:
+            cur.execute("DELETE FROM comment_reactions WHERE comment_id = ANY(%s)", (ids,))
+            cur.execute("DELETE FROM card_comments WHERE id = ANY(%s)", (ids,))
+            cur.execute("DELETE FROM comments WHERE id = ANY(%s)", (ids,))
+
+    @handles(Comment.Deleted)
+    def deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        self._delete_comments(cur, "id = %s", (e.originator_id,))
+
+    def _set_version(self, cur: Cursor, e: Any) -> None:
+        cur.execute(
+            "UPDATE comments SET version = %s WHERE id = %s",
+            (e.originator_version, e.originator_id),
+        )
+
+    @handles(Comment.ReactionAdded)
+    def reaction_added(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "INSERT INTO comment_reactions (id, workspace_id, comment_id, user_id, reaction,"
+            " created_at) SELECT %s, %s, %s, %s, %s, %s"
+            " WHERE EXISTS (SELECT 1 FROM comments WHERE id = %s)"
+            " ON CONFLICT (comment_id, user_id, reaction) DO NOTHING",
+            (
+                row_id("reaction", e.originator_id, e.actor_id, e.reaction),
+                e.workspace_id,
+                e.originator_id,
+                e.actor_id,
+                e.reaction,
+                e.timestamp,
+                e.originator_id,
+            ),
+        )
+        self._set_version(cur, e)
+
+    @handles(Comment.ReactionRemoved)
+    def reaction_removed(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "DELETE FROM comment_reactions WHERE comment_id = %s AND user_id = %s"
+            " AND reaction = %s",
+            (e.originator_id, e.actor_id, e.reaction),
+        )
+        self._set_version(cur, e)
+
+    # What the comments are on goes away --------------------------------------------------
+
+    @handles(Card.Deleted)
+    def card_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        self._delete_comments(
+            cur, "commentable_type = 'card' AND commentable_id = %s", (e.originator_id,)
+        )
+
+    @handles(Board.Deleted)
+    def board_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        card_ids = [UUID(str(c)) for c in e.card_ids]
+        if card_ids:
+            self._delete_comments(
+                cur, "commentable_type = 'card' AND commentable_id = ANY(%s)", (card_ids,)
+            )
+
+    @handles(Task.Deleted)
+    def task_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        self._delete_comments(
+            cur, "commentable_type = 'task' AND commentable_id = %s", (e.originator_id,)
+        )
+
+    @handles(Project.Deleted)
+    def project_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        self._delete_comments(
+            cur, "commentable_type = 'project' AND commentable_id = %s", (e.originator_id,)
+        )
+
+
+async def list_comments(
+    conn: AsyncConnection,
+    commentable_type: str,
+    commentable_id: UUID,
+    user_id: UUID,
+    *,
+    limit: int,
+    after: tuple[datetime, UUID] | None = None,
+) -> list[dict[str, Any]]:
+    """Comments on an object, oldest first (keyset on created_at, id), with their reactions
+    summarized: per reaction, how many and whether the caller is among them."""
+    query = (
+        f"SELECT {COMMENT_COLUMNS} FROM comments c"
+        " WHERE c.commentable_type = %(type)s AND c.commentable_id = %(obj)s"
+    )
+    params: dict[str, Any] = {
+        "me": user_id,
+        "type": commentable_type,
+        "obj": commentable_id,
+        "limit": limit,
+    }
+    if after is not None:
+        query += " AND (c.created_at, c.id) > (%(at)s, %(after)s)"
+        params.update(at=after[0], after=after[1])
+    query += " ORDER BY c.created_at, c.id LIMIT %(limit)s"
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def get_comment(
+    conn: AsyncConnection, comment_id: UUID, user_id: UUID
+) -> dict[str, Any] | None:
+    """One comment for a caller already authorized to see it."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {COMMENT_COLUMNS} FROM comments c WHERE c.id = %(id)s",
+            {"me": user_id, "id": comment_id},
+        )
+        return await cur.fetchone()

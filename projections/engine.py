@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,72 +85,48 @@ def ensure_tracking(conn: Connection, names: Iterable[str]) -> None:
             )
 
 
-class ProjectionWorker(threading.Thread):
-    """Runs one projection: elect, catch up in batches, sleep until woken."""
+class DecodedEvents:
+    """Decoded events by position, shared by the projections of one runner (each event is
+    decoded once, however many projections handle it)."""
 
-    def __init__(
-        self,
-        projection: Projection,
-        conninfo: str,
-        mapper: Mapper,
-        *,
-        batch_size: int = 500,
-        idle_wait: float = 1.0,
-    ) -> None:
-        super().__init__(name=f"projection-{projection.name}", daemon=True)
-        self.projection = projection
-        self.conninfo = conninfo
+    def __init__(self, mapper: Mapper, capacity: int = 20_000) -> None:
         self.mapper = mapper
+        self.capacity = capacity
+        self._events: OrderedDict[int, Any] = OrderedDict()
+
+    def get(self, row: Row) -> Any:
+        event = self._events.get(row.position)
+        if event is None:
+            event = self.mapper.to_domain_event(row.stored)
+            self._events[row.position] = event
+            if len(self._events) > self.capacity:
+                self._events.popitem(last=False)
+        return event
+
+
+def apply_decoded(
+    cur: Cursor, projection: Projection, decoded: DecodedEvents, rows: Iterable[Row]
+) -> None:
+    for row in rows:
+        if projection.handles_topic(row.topic):
+            projection.apply(cur, decoded.get(row), row.position)
+
+
+class ProjectionWorker:
+    """One projection's runner state and its batch step (driven by a Projector)."""
+
+    def __init__(self, projection: Projection, decoded: DecodedEvents, batch_size: int) -> None:
+        self.projection = projection
+        self.decoded = decoded
         self.batch_size = batch_size
-        self.idle_wait = idle_wait
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
         self.is_leader = False
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.wake.set()
-
-    def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                with psycopg.connect(self.conninfo, autocommit=False) as conn:
-                    self._lead(conn)
-            except psycopg.OperationalError as e:
-                log.warning(
-                    "projection connection lost", projection=self.projection.name, error=str(e)
-                )
-                self.is_leader = False
-                self.stopping.wait(1.0)
-
-    def _lead(self, conn: Connection) -> None:
-        key = lock_key(self.projection.name)
-        while not self.stopping.is_set():
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
-            conn.commit()
-            if got:
-                break
-            self.stopping.wait(self.idle_wait)  # standby: another runner holds the lock
-        else:
-            return
-        self.is_leader = True
-        log.info("projection running", projection=self.projection.name)
-        try:
-            while not self.stopping.is_set():
-                self.wake.clear()
-                applied = self.step(conn)
-                if applied < self.batch_size:
-                    self.wake.wait(self.idle_wait)
-        finally:
-            self.is_leader = False
-            if not conn.closed:
-                conn.rollback()
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-                conn.commit()
+    @property
+    def key(self) -> int:
+        return lock_key(self.projection.name)
 
     def step(self, conn: Connection) -> int:
         """Apply one batch in one transaction; return how many log rows were consumed."""
-        name = self.projection.name
         try:
             with conn.transaction(), conn.cursor() as cur:
                 position, state = self._lock_tracking(cur)
@@ -158,13 +135,15 @@ class ProjectionWorker(threading.Thread):
                 rows = read_events(cur, position, self.batch_size)
                 if not rows:
                     return 0
-                apply_rows(cur, self.projection, self.mapper, rows)
+                apply_decoded(cur, self.projection, self.decoded, rows)
                 self._advance(cur, rows[-1].position)
                 return len(rows)
         except psycopg.OperationalError:
             raise
         except Exception:
-            log.warning("projection batch failed; isolating the event", projection=name)
+            log.warning(
+                "projection batch failed; isolating the event", projection=self.projection.name
+            )
             return self._step_isolating(conn)
 
     def _step_isolating(self, conn: Connection) -> int:
@@ -178,7 +157,7 @@ class ProjectionWorker(threading.Thread):
             for row in rows:
                 try:
                     with conn.transaction():
-                        apply_rows(cur, self.projection, self.mapper, [row])
+                        apply_decoded(cur, self.projection, self.decoded, [row])
                 except Exception as e:
                     error = "".join(traceback.format_exception_only(e)).strip()
                     self._advance(cur, done)
@@ -222,12 +201,16 @@ class ProjectionWorker(threading.Thread):
             prepare=True,
         )
         cur.execute(
-            "SELECT pg_notify(%s, %s)", (PROGRESS_CHANNEL, f"{self.projection.name}:{position}")
+            "SELECT pg_notify(%s, %s)",
+            (PROGRESS_CHANNEL, f"{self.projection.name}:{position}"),
+            prepare=True,
         )
 
 
 class Projector:
-    """All projections in one process: one worker thread each, one listener that wakes them."""
+    """All projections in one thread on one connection: it LISTENs on that connection, holds
+    one advisory lock per projection it leads (others stand by), and applies each projection
+    in its own transactions, decoding every event once."""
 
     def __init__(
         self,
@@ -236,33 +219,24 @@ class Projector:
         mapper: Mapper,
         *,
         batch_size: int = 500,
+        idle_wait: float = 1.0,
     ) -> None:
         self.conninfo = conninfo
-        self.workers = [
-            ProjectionWorker(p, conninfo, mapper, batch_size=batch_size) for p in projections
-        ]
+        self.idle_wait = idle_wait
+        decoded = DecodedEvents(mapper)
+        self.workers = [ProjectionWorker(p, decoded, batch_size) for p in projections]
         self._stopping = threading.Event()
-        self._listener = threading.Thread(
-            target=self._listen, name="projection-listener", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
 
     def start(self) -> None:
         with psycopg.connect(self.conninfo) as conn:
             ensure_tracking(conn, [w.projection.name for w in self.workers])
-        for worker in self.workers:
-            worker.start()
-        self._listener.start()
+        self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
-        for worker in self.workers:
-            worker.stop()
-        for worker in self.workers:
-            worker.join(timeout)
-
-    def wake_all(self) -> None:
-        for worker in self.workers:
-            worker.wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def run_forever(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         self.start()
@@ -272,19 +246,39 @@ class Projector:
         finally:
             self.stop()
 
-    def _listen(self) -> None:
+    def _run(self) -> None:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
                     for channel in (EVENTS_CHANNEL, CONTROL_CHANNEL):
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                    self.wake_all()
-                    while not self._stopping.is_set():
-                        woke = False
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            woke = True
-                        if woke:
-                            self.wake_all()
+                    self._loop(conn)
             except psycopg.OperationalError as e:
-                log.warning("projection listener lost its connection", error=str(e))
+                log.warning("projector lost its connection", error=str(e))
                 self._stopping.wait(1.0)
+            finally:
+                for worker in self.workers:
+                    worker.is_leader = False
+
+    def _elect(self, conn: Connection) -> None:
+        for worker in self.workers:
+            if not worker.is_leader:
+                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (worker.key,)).fetchone()[0]
+                if got:
+                    worker.is_leader = True
+                    log.info("projection running", projection=worker.projection.name)
+
+    def _loop(self, conn: Connection) -> None:
+        last_election = 0.0
+        while not self._stopping.is_set():
+            if time.monotonic() - last_election >= self.idle_wait:
+                self._elect(conn)
+                last_election = time.monotonic()
+            busy = False
+            for worker in self.workers:
+                if worker.is_leader and worker.step(conn) >= worker.batch_size:
+                    busy = True
+            if busy:
+                continue
+            for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
+                pass  # any append or control message: go round again

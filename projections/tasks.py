@@ -1,10 +1,161 @@
-"""Tasks read model."""
+"""Tasks read model: the ``tasks`` table, and member-scoped queries over it.
+
+``completed_at`` is the timestamp of the event that moved the task into 'done' (cleared when it
+leaves 'done'); a project's deletion removes its tasks (the spec's ON DELETE CASCADE).
+"""
 
 from __future__ import annotations
 
-from projections.base import Projection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, Cursor
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from domain.projects import Project
+from domain.tasks import Task
+from projections.base import Projection, handles
+
+TASK_COLUMNS = (
+    "t.id, t.workspace_id, t.project_id, t.milestone_id, t.parent_task_id, t.title,"
+    " t.description, t.status::text AS status, t.priority::text AS priority,"
+    " t.estimated_hours, t.actual_hours, t.assignee_id, t.created_by, t.due_date,"
+    " t.completed_at, t.tags, t.dependencies, t.version, t.created_at, t.updated_at"
+)
+UPDATABLE = {
+    "title",
+    "description",
+    "priority",
+    "estimated_hours",
+    "due_date",
+    "tags",
+    "milestone_id",
+}
+FILTERS = ("status", "priority", "assignee_id", "milestone_id", "parent_task_id")
+
+
+def _ids(values: list[Any]) -> Jsonb:
+    return Jsonb([str(v) for v in values])
 
 
 class TasksProjection(Projection):
     name = "tasks"
     tables = ("tasks",)
+
+    def _set(self, cur: Cursor, e: Any, assignments: str, values: dict[str, Any]) -> None:
+        cur.execute(
+            f"UPDATE tasks SET {assignments}, updated_at = %(ts)s, version = %(v)s"
+            " WHERE id = %(id)s",
+            {**values, "ts": e.timestamp, "v": e.originator_version, "id": e.originator_id},
+        )
+
+    @handles(Task.Created)
+    def created(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "INSERT INTO tasks (id, workspace_id, project_id, milestone_id, parent_task_id,"
+            " title, description, status, priority, estimated_hours, actual_hours, assignee_id,"
+            " created_by, due_date, completed_at, tags, dependencies, version, created_at,"
+            " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s, %s,"
+            " %s, %s, %s, %s)",
+            (
+                e.originator_id,
+                e.workspace_id,
+                e.project_id,
+                e.milestone_id,
+                e.parent_task_id,
+                e.title,
+                e.description,
+                e.status,
+                e.priority,
+                e.estimated_hours,
+                e.assignee_id,
+                e.actor_id,
+                e.due_date,
+                e.timestamp if e.status == "done" else None,
+                list(e.tags),
+                _ids(e.dependencies),
+                e.originator_version,
+                e.timestamp,
+                e.timestamp,
+            ),
+        )
+
+    @handles(Task.Updated)
+    def updated(self, cur: Cursor, e: Any, position: int) -> None:
+        changes = {k: v for k, v in e.changes.items() if k in UPDATABLE}
+        if "tags" in changes:
+            changes["tags"] = list(changes["tags"])
+        sets = ", ".join(f"{k} = %({k})s" for k in changes) or "id = id"
+        self._set(cur, e, sets, changes)
+
+    @handles(Task.StatusChanged)
+    def status_changed(self, cur: Cursor, e: Any, position: int) -> None:
+        self._set(
+            cur,
+            e,
+            "status = %(status)s, completed_at = CASE WHEN %(done)s THEN"
+            " coalesce(completed_at, %(ts)s) ELSE NULL END",
+            {"status": e.status, "done": e.status == "done"},
+        )
+
+    @handles(Task.Assigned)
+    def assigned(self, cur: Cursor, e: Any, position: int) -> None:
+        self._set(cur, e, "assignee_id = %(a)s", {"a": e.assignee_id})
+
+    @handles(Task.ParentChanged)
+    def parent_changed(self, cur: Cursor, e: Any, position: int) -> None:
+        self._set(cur, e, "parent_task_id = %(p)s", {"p": e.parent_task_id})
+
+    @handles(Task.DependenciesChanged)
+    def dependencies_changed(self, cur: Cursor, e: Any, position: int) -> None:
+        self._set(cur, e, "dependencies = %(d)s", {"d": _ids(e.dependencies)})
+
+    @handles(Task.Deleted)
+    def deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute("DELETE FROM tasks WHERE id = %s", (e.originator_id,))
+
+    @handles(Project.Deleted)
+    def project_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute("DELETE FROM tasks WHERE project_id = %s", (e.originator_id,))
+
+
+async def list_tasks(
+    conn: AsyncConnection,
+    project_id: UUID,
+    *,
+    filters: dict[str, Any],
+    limit: int,
+    after: tuple[datetime, UUID] | None = None,
+) -> list[dict[str, Any]]:
+    """A project's tasks, oldest first, keyset-paginated on (created_at, id)."""
+    query = f"SELECT {TASK_COLUMNS} FROM tasks t WHERE t.project_id = %s"
+    params: list[Any] = [project_id]
+    for name in FILTERS:
+        value = filters.get(name)
+        if value is not None:
+            query += f" AND t.{name} = %s"
+            params.append(value)
+    if after is not None:
+        query += " AND (t.created_at, t.id) > (%s, %s)"
+        params.extend(after)
+    query += " ORDER BY t.created_at, t.id LIMIT %s"
+    params.append(limit)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def get_for_member(
+    conn: AsyncConnection, task_id: UUID, user_id: UUID
+) -> dict[str, Any] | None:
+    """A task, if the caller belongs to its workspace."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {TASK_COLUMNS} FROM tasks t JOIN workspace_members m"
+            " ON m.workspace_id = t.workspace_id AND m.user_id = %s WHERE t.id = %s",
+            (user_id, task_id),
+            prepare=True,
+        )
+        return await cur.fetchone()

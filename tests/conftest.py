@@ -42,7 +42,8 @@ def _drop(dbname: str) -> None:
 
 @pytest.fixture(scope="session")
 def worker_id_safe(worker_id: str) -> str:
-    return worker_id.replace("-", "_")
+    """Unique per worker and per run: concurrent test runs never share a database."""
+    return f"{worker_id.replace('-', '_')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +75,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "bcrypt_rounds": 4,
-        "db_pool_size": 8,
+        "db_pool_size": 4,
         "projection_wait_timeout": 10.0,
         "log_level": "warning",
         "rate_limit_enabled": False,  # tests/test_rate_limits.py covers the limits

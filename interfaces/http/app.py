@@ -13,6 +13,8 @@ from application.config import Settings, get_settings
 from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
 from interfaces.http import (
+    activities,
+    audit,
     comments,
     health,
     identity,
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
-    for context in (projects, kanban, tasks, comments):
+    for context in (projects, kanban, tasks, comments, audit, activities):
         app.include_router(context.router, prefix=API_PREFIX)
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     app.add_middleware(GZipMiddleware, minimum_size=1024)

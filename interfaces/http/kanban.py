@@ -1,7 +1,382 @@
-"""Kanban endpoints."""
+"""Kanban endpoints: boards, columns, cards, moves and card activities."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from application.errors import NotFound
+from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.kanban_schemas import (
+    BoardCreate,
+    BoardDetail,
+    BoardOut,
+    BoardUpdate,
+    CardActivityOut,
+    CardCreate,
+    CardMove,
+    CardOut,
+    CardUpdate,
+    ColumnCreate,
+    ColumnOut,
+    ColumnPosition,
+    ColumnUpdate,
+)
+from interfaces.http.pagination import (
+    Page,
+    PageParams,
+    decode_int_cursor,
+    decode_time_id_cursor,
+    paginate,
+)
+from interfaces.http.schemas import ACCEPTED, Accepted
+from projections import kanban_queries as q
 
 router = APIRouter(tags=["kanban"])
+
+
+def _accepted(kind: str, ident: UUID, position: int | None) -> Response:
+    body = Accepted(id=ident, position=position).model_dump_json()
+    return Response(
+        body,
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": f"/api/v1/{kind}/{ident}"},
+    )
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+async def _column_board(conn: Conn, column_id: UUID, user_id: UUID) -> UUID:
+    row = await q.column(conn, column_id, user_id)
+    if row is None:
+        raise NotFound("column not found")
+    return row["board_id"]
+
+
+async def _card_or_accepted(
+    conn: Conn,
+    card_id: UUID,
+    user_id: UUID,
+    caught_up: bool,
+    position: int | None,
+    response: Response,
+) -> Any:
+    row = await q.card(conn, card_id, user_id) if caught_up else None
+    if row is None:
+        return _accepted("cards", card_id, position)
+    _etag(response, row["version"])
+    return CardOut(**row)
+
+
+# Boards -------------------------------------------------------------------------------------
+
+
+@router.get("/projects/{project_id}/boards", response_model=Page[BoardOut])
+async def list_boards(
+    project_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+) -> Page[BoardOut]:
+    if not await q.project_visible(conn, project_id, caller.id):
+        raise NotFound("project not found")
+    rows = await q.boards_of_project(
+        conn, project_id, caller.id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
+    )
+    data, cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
+    return Page[BoardOut](data=[BoardOut(**r) for r in data], next_cursor=cursor)
+
+
+@router.post(
+    "/projects/{project_id}/boards",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BoardDetail,
+    responses=ACCEPTED,
+)
+async def create_board(
+    project_id: UUID,
+    body: BoardCreate,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    response: Response,
+) -> Any:
+    columns = [c.model_dump() for c in body.columns]
+    saved, caught_up = await run_command(
+        container,
+        container.kanban.create_board,
+        caller.id,
+        project_id,
+        body.name,
+        body.description,
+        body.settings,
+        columns,
+    )
+    document = await q.board_document(conn, saved.value, caller.id) if caught_up else None
+    if document is None:
+        return _accepted("boards", saved.value, saved.position)
+    return Response(
+        document,
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/api/v1/boards/{saved.value}"},
+    )
+
+
+@router.get("/boards/{board_id}", response_model=BoardDetail)
+async def get_board(board_id: UUID, caller: CurrentUser, conn: Conn) -> Any:
+    """The board with its columns and their cards, in order: one response, one query."""
+    document = await q.board_document(conn, board_id, caller.id)
+    if document is None:
+        raise NotFound("board not found")
+    return Response(document, media_type="application/json")
+
+
+@router.put("/boards/{board_id}", response_model=BoardOut, responses=ACCEPTED)
+async def update_board(
+    board_id: UUID,
+    body: BoardUpdate,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    expected: IfMatch,
+    response: Response,
+) -> Any:
+    fields = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if not (k in ("name", "settings") and v is None)
+    }
+    saved, caught_up = await run_command(
+        container, container.kanban.update_board, board_id, caller.id, expected, **fields
+    )
+    row = await q.board(conn, board_id, caller.id) if caught_up else None
+    if row is None:
+        return _accepted("boards", board_id, saved.position)
+    _etag(response, row["version"])
+    return BoardOut(**row)
+
+
+@router.delete("/boards/{board_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_board(
+    board_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
+) -> Response:
+    await run_command(container, container.kanban.delete_board, board_id, caller.id, expected)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Columns ------------------------------------------------------------------------------------
+
+
+@router.get("/boards/{board_id}/columns", response_model=list[ColumnOut])
+async def list_columns(board_id: UUID, caller: CurrentUser, conn: Conn) -> list[ColumnOut]:
+    if await q.board(conn, board_id, caller.id) is None:
+        raise NotFound("board not found")
+    return [ColumnOut(**r) for r in await q.columns_of_board(conn, board_id)]
+
+
+async def _column_out(
+    conn: Conn, column_id: UUID, user_id: UUID, caught_up: bool, position: int | None
+) -> Any:
+    row = await q.column(conn, column_id, user_id) if caught_up else None
+    return ColumnOut(**row) if row else _accepted("columns", column_id, position)
+
+
+@router.post(
+    "/boards/{board_id}/columns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ColumnOut,
+    responses=ACCEPTED,
+)
+async def create_column(
+    board_id: UUID, body: ColumnCreate, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    saved, caught_up = await run_command(
+        container,
+        container.kanban.add_column,
+        board_id,
+        caller.id,
+        body.name,
+        body.color,
+        body.wip_limit,
+        body.is_done_column,
+        body.position,
+    )
+    return await _column_out(conn, saved.value, caller.id, caught_up, saved.position)
+
+
+@router.put("/columns/{column_id}", response_model=ColumnOut, responses=ACCEPTED)
+async def update_column(
+    column_id: UUID, body: ColumnUpdate, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    board_id = await _column_board(conn, column_id, caller.id)
+    fields = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if not (k in ("name", "is_done_column") and v is None)
+    }
+    saved, caught_up = await run_command(
+        container, container.kanban.update_column, board_id, column_id, caller.id, **fields
+    )
+    return await _column_out(conn, column_id, caller.id, caught_up, saved.position)
+
+
+@router.delete("/columns/{column_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_column(
+    column_id: UUID,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    target_column_id: Annotated[
+        UUID | None, Query(description="where the column's cards go")
+    ] = None,
+    wip_override_reason: Annotated[str | None, Query(min_length=3, max_length=500)] = None,
+) -> Response:
+    """Delete a column; one holding cards needs ``target_column_id`` (409 without it)."""
+    board_id = await _column_board(conn, column_id, caller.id)
+    await run_command(
+        container,
+        container.kanban.delete_column,
+        board_id,
+        column_id,
+        caller.id,
+        target_column_id,
+        wip_override_reason,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/columns/{column_id}/position", response_model=ColumnOut, responses=ACCEPTED)
+async def move_column(
+    column_id: UUID, body: ColumnPosition, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    board_id = await _column_board(conn, column_id, caller.id)
+    saved, caught_up = await run_command(
+        container, container.kanban.move_column, board_id, column_id, caller.id, body.position
+    )
+    return await _column_out(conn, column_id, caller.id, caught_up, saved.position)
+
+
+# Cards --------------------------------------------------------------------------------------
+
+
+@router.get("/columns/{column_id}/cards", response_model=Page[CardOut])
+async def list_cards(
+    column_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+) -> Page[CardOut]:
+    await _column_board(conn, column_id, caller.id)
+    rows = await q.cards_of_column(
+        conn, column_id, limit=page.limit + 1, after=decode_int_cursor(page.cursor)
+    )
+    data, cursor = paginate(rows, page.limit, lambda r: (r["position"],))
+    return Page[CardOut](data=[CardOut(**r) for r in data], next_cursor=cursor)
+
+
+@router.post(
+    "/columns/{column_id}/cards",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CardOut,
+    responses=ACCEPTED,
+)
+async def create_card(
+    column_id: UUID,
+    body: CardCreate,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    response: Response,
+) -> Any:
+    board_id = await _column_board(conn, column_id, caller.id)
+    fields = body.model_dump(exclude={"position", "wip_override_reason"})
+    saved, caught_up = await run_command(
+        container,
+        container.kanban.create_card,
+        board_id,
+        column_id,
+        caller.id,
+        fields,
+        body.position,
+        body.wip_override_reason,
+    )
+    response.headers["Location"] = f"/api/v1/cards/{saved.value}"
+    return await _card_or_accepted(
+        conn, saved.value, caller.id, caught_up, saved.position, response
+    )
+
+
+@router.get("/cards/{card_id}", response_model=CardOut)
+async def get_card(card_id: UUID, caller: CurrentUser, conn: Conn, response: Response) -> CardOut:
+    row = await q.card(conn, card_id, caller.id)
+    if row is None:
+        raise NotFound("card not found")
+    _etag(response, row["version"])
+    return CardOut(**row)
+
+
+@router.put("/cards/{card_id}", response_model=CardOut, responses=ACCEPTED)
+async def update_card(
+    card_id: UUID,
+    body: CardUpdate,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    expected: IfMatch,
+    response: Response,
+) -> Any:
+    fields = {
+        k: v
+        for k, v in body.model_dump(exclude_unset=True).items()
+        if not (k in ("title", "priority", "labels") and v is None)
+    }
+    saved, caught_up = await run_command(
+        container, container.kanban.update_card, card_id, caller.id, expected, **fields
+    )
+    return await _card_or_accepted(conn, card_id, caller.id, caught_up, saved.position, response)
+
+
+@router.delete("/cards/{card_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_card(
+    card_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
+) -> Response:
+    await run_command(container, container.kanban.delete_card, card_id, caller.id, expected)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/cards/{card_id}/move", response_model=CardOut, responses=ACCEPTED)
+async def move_card(
+    card_id: UUID,
+    body: CardMove,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    response: Response,
+) -> Any:
+    """Move a card to a column, at a position or beside a neighbour. Moving into a column at
+    its WIP limit is 409 unless ``wip_override_reason`` is given (it is recorded)."""
+    saved, caught_up = await run_command(
+        container,
+        container.kanban.move_card,
+        card_id,
+        caller.id,
+        body.column_id,
+        body.position,
+        body.before_card_id,
+        body.after_card_id,
+        body.wip_override_reason,
+    )
+    return await _card_or_accepted(conn, card_id, caller.id, caught_up, saved.position, response)
+
+
+@router.get("/cards/{card_id}/activities", response_model=Page[CardActivityOut])
+async def card_activities(
+    card_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+) -> Page[CardActivityOut]:
+    if await q.card(conn, card_id, caller.id) is None:
+        raise NotFound("card not found")
+    rows = await q.card_activities(
+        conn, card_id, limit=page.limit + 1, before=decode_int_cursor(page.cursor)
+    )
+    data, cursor = paginate(rows, page.limit, lambda r: (r["position"],))
+    return Page[CardActivityOut](data=[CardActivityOut(**r) for r in data], next_cursor=cursor)

@@ -62,3 +62,15 @@ def paginate(
         page = list(rows[:limit])
         return page, encode_cursor(*key(page[-1]))
     return list(rows), None
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    """Decode a cursor holding one integer (a position); malformed ones are rejected."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        (value,) = orjson.loads(base64.urlsafe_b64decode(padded))
+        return int(value)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise Invalid("malformed cursor") from None

@@ -1,7 +1,341 @@
-"""Projects endpoints."""
+"""/projects: list, create, read, update, delete; members, activity feed and analytics.
+
+Only members of a project's workspace see it (others get 404); viewers read, members and up
+write, owners and admins delete.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-router = APIRouter(tags=["projects"])
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from application.errors import NotFound
+from interfaces.http.activities import ActivityOut, feed_page
+from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.pagination import (
+    Page,
+    PageParams,
+    decode_int_cursor,
+    decode_time_id_cursor,
+    paginate,
+)
+from interfaces.http.schemas import ACCEPTED, Accepted
+from projections import activities as activity_queries
+from projections import projects as queries
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Status = Literal["planning", "active", "on_hold", "completed", "cancelled"]
+Priority = Literal["low", "medium", "high", "critical"]
+Budget = Annotated[
+    Decimal,
+    Field(ge=0, lt=Decimal(10**10), decimal_places=2, description="0 to 9,999,999,999.99"),
+]
+MemberRoleLabel = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+
+
+def _check_dates(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValueError("end_date must not be before start_date")
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    workspace_id: UUID
+    name: Name
+    description: Description | None = None
+    status: Status = "planning"
+    priority: Priority = "medium"
+    start_date: date | None = None
+    end_date: date | None = None
+    budget: Budget | None = None
+    owner_id: UUID | None = Field(
+        default=None, description="defaults to the caller; must be a workspace member"
+    )
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ProjectCreate:
+        _check_dates(self.start_date, self.end_date)
+        return self
+
+
+NOT_NULLABLE = ("name", "status", "priority", "owner_id", "settings")
+
+
+class ProjectUpdate(BaseModel):
+    """A partial update: only the fields sent change; description, dates and budget may be
+    cleared with null."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    description: Description | None = None
+    status: Status | None = None
+    priority: Priority | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    budget: Budget | None = None
+    owner_id: UUID | None = None
+    settings: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _valid_together(self) -> ProjectUpdate:
+        nulls = [k for k in NOT_NULLABLE if k in self.model_fields_set and getattr(self, k) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        _check_dates(self.start_date, self.end_date)
+        return self
+
+
+class ProjectOut(BaseModel):
+    id: UUID
+    workspace_id: UUID
+    name: str
+    description: str | None
+    status: Status
+    priority: Priority
+    start_date: date | None
+    end_date: date | None
+    budget: Decimal | None
+    owner_id: UUID
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+def accepted(project_id: UUID, position: int | None) -> JSONResponse:
+    body = Accepted(id=project_id, position=position).model_dump(mode="json")
+    return JSONResponse(
+        body, status_code=202, headers={"Location": f"/api/v1/projects/{project_id}"}
+    )
+
+
+async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[str, Any]:
+    row = await queries.get_for_member(conn, project_id, user_id)
+    if row is None:
+        raise NotFound("project not found")
+    return row
+
+
+@router.get("", response_model=Page[ProjectOut])
+async def list_projects(
+    caller: CurrentUser,
+    conn: Conn,
+    page: Annotated[PageParams, Depends()],
+    workspace_id: UUID | None = None,
+    status: Status | None = None,
+) -> Page[ProjectOut]:
+    """The projects of every workspace the caller belongs to, oldest first."""
+    rows = await queries.list_for_member(
+        conn,
+        caller.id,
+        limit=page.limit + 1,
+        after=decode_time_id_cursor(page.cursor),
+        workspace_id=workspace_id,
+        status=status,
+    )
+    data, next_cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
+    return Page[ProjectOut](data=[ProjectOut(**r) for r in data], next_cursor=next_cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut, responses=ACCEPTED)
+async def create_project(
+    body: ProjectCreate,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    response: Response,
+) -> Any:
+    saved, caught_up = await run_command(
+        container,
+        container.projects.create,
+        caller.id,
+        body.workspace_id,
+        body.name,
+        body.description,
+        body.status,
+        body.priority,
+        body.start_date,
+        body.end_date,
+        body.budget,
+        body.owner_id,
+        body.settings,
+    )
+    row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
+    if row is None:
+        return accepted(saved.value, saved.position)
+    response.headers["Location"] = f"/api/v1/projects/{saved.value}"
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return ProjectOut(**row)
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+async def get_project(
+    project_id: UUID, caller: CurrentUser, conn: Conn, response: Response
+) -> ProjectOut:
+    row = await visible_project(conn, project_id, caller.id)
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return ProjectOut(**row)
+
+
+@router.put("/{project_id}", response_model=ProjectOut, responses=ACCEPTED)
+async def update_project(
+    project_id: UUID,
+    body: ProjectUpdate,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
+    expected: IfMatch,
+    response: Response,
+) -> Any:
+    """Change any fields. A new status is recorded as a status change of its own. An end date
+    before the start date is 422 when both are sent, 409 when it clashes with the stored one."""
+    fields = body.model_dump(exclude_unset=True)
+    saved, caught_up = await run_command(
+        container, container.projects.update, project_id, caller.id, expected, **fields
+    )
+    row = await queries.get_for_member(conn, project_id, caller.id) if caught_up else None
+    if row is None:
+        return accepted(project_id, saved.position)
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return ProjectOut(**row)
+
+
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_project(
+    project_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
+) -> Response:
+    await run_command(container, container.projects.delete, project_id, caller.id, expected)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Members ------------------------------------------------------------------------------------
+
+
+class MemberOut(BaseModel):
+    user_id: UUID
+    role: str | None
+    joined_at: datetime
+    name: str
+    email: str
+    avatar_url: str | None = None
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: UUID = Field(description="must be a member of the project's workspace")
+    role: MemberRoleLabel | None = Field(default=None, description="a free label, e.g. 'QA'")
+
+
+@router.get("/{project_id}/members", response_model=Page[MemberOut])
+async def list_members(
+    project_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+) -> Page[MemberOut]:
+    await visible_project(conn, project_id, caller.id)
+    rows = await queries.list_members(
+        conn, project_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
+    )
+    data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
+    return Page[MemberOut](data=[MemberOut(**r) for r in data], next_cursor=cursor)
+
+
+@router.post(
+    "/{project_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberOut,
+    responses=ACCEPTED,
+)
+async def add_member(
+    project_id: UUID, body: MemberAdd, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    """Add a member of the project's workspace (422 if they are not one, 409 if already in)."""
+    saved, caught_up = await run_command(
+        container, container.projects.add_member, project_id, caller.id, body.user_id, body.role
+    )
+    row = await queries.member(conn, project_id, body.user_id) if caught_up else None
+    return MemberOut(**row) if row else accepted(project_id, saved.position)
+
+
+@router.delete("/{project_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_member(
+    project_id: UUID, user_id: UUID, caller: CurrentUser, container: ContainerDep
+) -> Response:
+    await run_command(container, container.projects.remove_member, project_id, caller.id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Activity and analytics ---------------------------------------------------------------------
+
+
+@router.get("/{project_id}/activity", response_model=Page[ActivityOut])
+async def project_activity(
+    project_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+) -> Page[ActivityOut]:
+    """Everything that happened to the project and in it, newest first."""
+    project = await visible_project(conn, project_id, caller.id)
+    rows = await activity_queries.list_activities(
+        conn,
+        project["workspace_id"],
+        limit=page.limit + 1,
+        before=decode_int_cursor(page.cursor),
+        project_id=project_id,
+    )
+    return feed_page(rows, page.limit)
+
+
+class ItemStats(BaseModel):
+    total: int
+    done: int
+    overdue: int = Field(description="due before now and not done (nor cancelled)")
+    estimated_hours: float
+    actual_hours: float
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+
+
+class WeekDone(BaseModel):
+    week: str = Field(description="ISO week, e.g. 2025-W07 (UTC)")
+    week_start: date
+    cards: int
+    tasks: int
+
+
+class Hours(BaseModel):
+    estimated: float
+    actual: float
+
+
+class ProjectAnalytics(BaseModel):
+    project_id: UUID
+    cards: ItemStats = Field(description="by_status: open / done (sits in a done column)")
+    tasks: ItemStats
+    done_per_week: list[WeekDone] = Field(description="the last 12 ISO weeks, oldest first")
+    hours: Hours = Field(description="cards and tasks together")
+
+
+@router.get("/{project_id}/analytics", response_model=ProjectAnalytics)
+async def project_analytics(project_id: UUID, caller: CurrentUser, conn: Conn) -> ProjectAnalytics:
+    await visible_project(conn, project_id, caller.id)
+    stats = await queries.analytics(conn, project_id)
+    cards, tasks = stats["cards"], stats["tasks"]
+    return ProjectAnalytics(
+        project_id=project_id,
+        cards=ItemStats(**cards),
+        tasks=ItemStats(**tasks),
+        done_per_week=[WeekDone(**w) for w in stats["done_per_week"]],
+        hours=Hours(
+            estimated=cards["estimated_hours"] + tasks["estimated_hours"],
+            actual=cards["actual_hours"] + tasks["actual_hours"],
+        ),
+    )

@@ -1,0 +1,65 @@
+"""/audit: an object's history from the log, and its state at a version or a moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from anyio import to_thread
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from application.errors import Invalid
+from interfaces.http.deps import ContainerDep, CurrentUser
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+ObjectType = Literal["workspace", "project", "board", "card", "task", "comment"]
+
+
+class AuditEvent(BaseModel):
+    version: int
+    event: str
+    at: datetime
+    actor_id: UUID | None
+    data: dict[str, Any]
+
+
+class AuditTrail(BaseModel):
+    object_type: str
+    object_id: UUID
+    events: list[AuditEvent]
+
+
+class AuditState(BaseModel):
+    object_type: str
+    as_of_version: int
+    state: dict[str, Any]
+
+
+@router.get("/{object_type}/{object_id}", response_model=AuditTrail | AuditState)
+async def audit(
+    object_type: ObjectType,
+    object_id: UUID,
+    caller: CurrentUser,
+    container: ContainerDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    as_of: Annotated[
+        datetime | None, Query(description="ISO timestamp; the state at that moment")
+    ] = None,
+) -> Any:
+    """Without parameters: every event of the object (who, when, what). With ``version`` or
+    ``as_of``: the object's state at that point, rebuilt from the log."""
+    audit_service = container.audit
+    if version is not None and as_of is not None:
+        raise Invalid("give either version or as_of, not both")
+    if version is None and as_of is None:
+        events = await to_thread.run_sync(audit_service.history, object_type, object_id, caller.id)
+        return AuditTrail(object_type=object_type, object_id=object_id, events=events)
+    if as_of is not None and as_of.tzinfo is None:
+        raise Invalid("as_of needs a time zone (e.g. 2026-01-31T12:00:00Z)")
+    state = await to_thread.run_sync(
+        lambda: audit_service.state(object_type, object_id, caller.id, version=version, as_of=as_of)
+    )
+    return AuditState(**state)

@@ -1,0 +1,174 @@
+"""Request and response models of the kanban endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+Priority = Literal["low", "medium", "high", "urgent"]
+Hours = Annotated[Decimal, Field(ge=0, lt=1000, decimal_places=2)]
+Position = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnSpec(Strict):
+    name: Name
+    color: Color | None = None
+    wip_limit: int | None = Field(default=None, ge=1, le=10_000)
+    is_done_column: bool = False
+
+
+class BoardCreate(Strict):
+    name: Name
+    description: Text | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    columns: list[ColumnSpec] = Field(default_factory=list, max_length=50)
+
+
+class BoardUpdate(Strict):
+    name: Name | None = None
+    description: Text | None = None
+    settings: dict[str, Any] | None = None
+
+
+class ColumnCreate(ColumnSpec):
+    position: Position | None = Field(default=None, description="default: last")
+
+
+class ColumnUpdate(Strict):
+    name: Name | None = None
+    color: Color | None = None
+    wip_limit: int | None = Field(default=None, ge=1, le=10_000)
+    is_done_column: bool | None = None
+
+
+class ColumnPosition(Strict):
+    position: Position
+
+
+class CardFields(Strict):
+    title: Name
+    description: Text | None = None
+    priority: Priority = "medium"
+    due_date: datetime | None = None
+    estimated_hours: Hours | None = None
+    assignee_id: UUID | None = None
+    labels: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
+class CardCreate(CardFields):
+    position: Position | None = Field(default=None, description="default: last")
+    wip_override_reason: Reason | None = Field(
+        default=None, description="exceed the column's WIP limit, with a reason"
+    )
+
+
+class CardUpdate(Strict):
+    title: Name | None = None
+    description: Text | None = None
+    priority: Priority | None = None
+    due_date: datetime | None = None
+    estimated_hours: Hours | None = None
+    assignee_id: UUID | None = None
+    labels: list[Annotated[str, StringConstraints(max_length=50)]] | None = Field(
+        default=None, max_length=50
+    )
+
+
+class CardMove(Strict):
+    column_id: UUID
+    position: Position | None = Field(
+        default=None, description="index in the target column; default: last"
+    )
+    before_card_id: UUID | None = None
+    after_card_id: UUID | None = None
+    wip_override_reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CardMove:
+        given = [
+            x for x in (self.position, self.before_card_id, self.after_card_id) if x is not None
+        ]
+        if len(given) > 1:
+            raise ValueError("give at most one of position, before_card_id, after_card_id")
+        return self
+
+
+class CardOut(BaseModel):
+    id: UUID
+    board_id: UUID
+    column_id: UUID | None
+    project_id: UUID | None
+    title: str
+    description: str | None
+    position: int
+    priority: str
+    due_date: datetime | None
+    estimated_hours: float | None
+    actual_hours: float | None
+    assignee_id: UUID | None
+    created_by: UUID | None
+    labels: list[Any]
+    attachments: list[Any]
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ColumnOut(BaseModel):
+    id: UUID
+    board_id: UUID
+    name: str
+    position: int
+    color: str | None
+    wip_limit: int | None
+    is_done_column: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    card_count: int | None = None
+
+
+class ColumnWithCards(ColumnOut):
+    cards: list[CardOut]
+
+
+class BoardOut(BaseModel):
+    id: UUID
+    project_id: UUID
+    workspace_id: UUID
+    name: str
+    description: str | None
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    role: str = Field(description="the caller's role in the board's workspace")
+
+
+class BoardDetail(BoardOut):
+    columns: list[ColumnWithCards]
+
+
+class CardActivityOut(BaseModel):
+    id: UUID
+    card_id: UUID
+    user_id: UUID | None
+    action: str
+    details: dict[str, Any]
+    created_at: datetime
+    position: int

@@ -1,0 +1,152 @@
+"""Queries over the kanban read model. The board read (columns with their cards, in order)
+is built as one JSON document by PostgreSQL: it is the clients' main read."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+CARD_COLUMNS = (
+    "k.id, k.board_id, k.column_id, k.project_id, k.title, k.description, k.position, k.priority,"
+    " k.due_date, k.estimated_hours::float8 AS estimated_hours, k.actual_hours::float8 AS actual_hours,"
+    " k.assignee_id, k.created_by, k.labels, k.attachments, k.completed_at, k.created_at,"
+    " k.updated_at, k.version"
+)
+COLUMN_COLUMNS = (
+    "c.id, c.board_id, c.name, c.position, c.color, c.wip_limit, c.is_done_column, c.created_at,"
+    " c.updated_at, c.version"
+)
+BOARD_COLUMNS = (
+    "b.id, b.project_id, b.workspace_id, b.name, b.description, b.settings, b.created_at,"
+    " b.updated_at, b.version"
+)
+MEMBER = "JOIN workspace_members m ON m.workspace_id = {t}.workspace_id AND m.user_id = %(user)s"
+
+CARD_JSON = (
+    "json_build_object('id', k.id, 'board_id', k.board_id, 'column_id', k.column_id,"
+    " 'project_id', k.project_id, 'title', k.title, 'description', k.description,"
+    " 'position', k.position, 'priority', k.priority, 'due_date', k.due_date,"
+    " 'estimated_hours', k.estimated_hours::float8, 'actual_hours', k.actual_hours::float8,"
+    " 'assignee_id', k.assignee_id, 'created_by', k.created_by, 'labels', k.labels,"
+    " 'attachments', k.attachments, 'completed_at', k.completed_at, 'created_at', k.created_at,"
+    " 'updated_at', k.updated_at, 'version', k.version)"
+)
+BOARD_DOCUMENT = (
+    "SELECT json_build_object('id', b.id, 'project_id', b.project_id, 'workspace_id',"
+    " b.workspace_id, 'name', b.name, 'description', b.description, 'settings', b.settings,"
+    " 'created_at', b.created_at, 'updated_at', b.updated_at, 'version', b.version,"
+    " 'role', m.role, 'columns', coalesce((SELECT json_agg(json_build_object('id', c.id,"
+    " 'board_id', c.board_id, 'name', c.name, 'position', c.position, 'color', c.color,"
+    " 'wip_limit', c.wip_limit, 'is_done_column', c.is_done_column, 'created_at', c.created_at,"
+    " 'updated_at', c.updated_at, 'version', c.version, 'cards', coalesce((SELECT"
+    f" json_agg({CARD_JSON} ORDER BY k.position) FROM kanban_cards k WHERE k.column_id = c.id),"
+    " '[]'::json)) ORDER BY c.position) FROM kanban_columns c WHERE c.board_id = b.id), '[]'::json)"
+    ")::text FROM kanban_boards b JOIN workspace_members m ON m.workspace_id = b.workspace_id"
+    " AND m.user_id = %s WHERE b.id = %s"
+)
+
+
+async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params, prepare=True)
+        return await cur.fetchone()
+
+
+async def _all(conn: AsyncConnection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params, prepare=True)
+        return await cur.fetchall()
+
+
+async def board_document(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> str | None:
+    """The board, its columns and their cards in order, as JSON text (members only)."""
+    cur = await conn.execute(BOARD_DOCUMENT, (user_id, board_id), prepare=True)
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def board(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> dict[str, Any] | None:
+    return await _one(
+        conn,
+        f"SELECT {BOARD_COLUMNS}, m.role FROM kanban_boards b {MEMBER.format(t='b')} WHERE b.id = %(id)s",
+        {"id": board_id, "user": user_id},
+    )
+
+
+async def boards_of_project(
+    conn: AsyncConnection, project_id: UUID, user_id: UUID, *, limit: int, after: tuple | None
+) -> list[dict[str, Any]]:
+    query = f"SELECT {BOARD_COLUMNS}, m.role FROM kanban_boards b {MEMBER.format(t='b')} WHERE b.project_id = %(project)s"
+    if after is not None:
+        query += " AND (b.created_at, b.id) > (%(at)s, %(after)s)"
+    query += " ORDER BY b.created_at, b.id LIMIT %(limit)s"
+    at, last = after if after else (None, None)
+    return await _all(
+        conn,
+        query,
+        {"project": project_id, "user": user_id, "limit": limit, "at": at, "after": last},
+    )
+
+
+async def columns_of_board(conn: AsyncConnection, board_id: UUID) -> list[dict[str, Any]]:
+    return await _all(
+        conn,
+        f"SELECT {COLUMN_COLUMNS}, (SELECT count(*) FROM kanban_cards k WHERE k.column_id = c.id)"
+        " AS card_count FROM kanban_columns c WHERE c.board_id = %(board)s ORDER BY c.position",
+        {"board": board_id},
+    )
+
+
+async def column(conn: AsyncConnection, column_id: UUID, user_id: UUID) -> dict[str, Any] | None:
+    """A column (with its board's workspace role for the caller), members only."""
+    return await _one(
+        conn,
+        f"SELECT {COLUMN_COLUMNS}, (SELECT count(*) FROM kanban_cards k WHERE k.column_id = c.id)"
+        f" AS card_count, m.role FROM kanban_columns c {MEMBER.format(t='c')} WHERE c.id = %(id)s",
+        {"id": column_id, "user": user_id},
+    )
+
+
+async def cards_of_column(
+    conn: AsyncConnection, column_id: UUID, *, limit: int, after: int | None
+) -> list[dict[str, Any]]:
+    query = f"SELECT {CARD_COLUMNS} FROM kanban_cards k WHERE k.column_id = %(column)s"
+    if after is not None:
+        query += " AND k.position > %(after)s"
+    query += " ORDER BY k.position LIMIT %(limit)s"
+    return await _all(conn, query, {"column": column_id, "after": after, "limit": limit})
+
+
+async def card(conn: AsyncConnection, card_id: UUID, user_id: UUID) -> dict[str, Any] | None:
+    return await _one(
+        conn,
+        f"SELECT {CARD_COLUMNS}, m.role FROM kanban_cards k {MEMBER.format(t='k')}"
+        " WHERE k.id = %(id)s AND k.column_id IS NOT NULL",
+        {"id": card_id, "user": user_id},
+    )
+
+
+async def card_activities(
+    conn: AsyncConnection, card_id: UUID, *, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    """A card's history, newest first (keyset on the log position)."""
+    query = (
+        "SELECT id, card_id, user_id, action, details, created_at, position FROM card_activities"
+        " WHERE card_id = %(card)s"
+    )
+    if before is not None:
+        query += " AND position < %(before)s"
+    query += " ORDER BY position DESC LIMIT %(limit)s"
+    return await _all(conn, query, {"card": card_id, "before": before, "limit": limit})
+
+
+async def project_visible(conn: AsyncConnection, project_id: UUID, user_id: UUID) -> bool:
+    row = await _one(
+        conn,
+        f"SELECT 1 AS ok FROM projects p {MEMBER.format(t='p')} WHERE p.id = %(id)s",
+        {"id": project_id, "user": user_id},
+    )
+    return row is not None

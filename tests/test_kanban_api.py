@@ -1,0 +1,285 @@
+"""Boards, columns and cards over HTTP: order, WIP limits, done columns, deletes."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.authz import add_member
+from tests.kanban_helpers import board, create_board, create_card, create_project, layout
+
+PROBLEM = "application/problem+json"
+
+
+def setup_board(api, client, columns=None):
+    owner = api.register()
+    ws = api.create_workspace(owner)
+    project_id = create_project(client, owner, ws["id"])
+    b = create_board(client, owner, project_id, columns)
+    cols = {c["name"]: c["id"] for c in b["columns"]}
+    return owner, ws, b, cols
+
+
+def move(client, user, card, column_id, **target):
+    return client.put(
+        f"/api/v1/cards/{card['id']}/move",
+        json={"column_id": column_id, **target},
+        headers=user["headers"],
+    )
+
+
+def test_a_new_board_lists_its_columns_in_order_with_no_cards(api, client):
+    _owner, _, b, _ = setup_board(api, client)
+    assert [c["name"] for c in b["columns"]] == ["To do", "Doing", "Done"]
+    assert [c["position"] for c in b["columns"]] == [0, 1, 2]
+    assert all(c["cards"] == [] for c in b["columns"])
+    assert b["role"] == "owner"
+
+
+def test_cards_keep_dense_positions_through_inserts_and_moves(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    a = create_card(client, owner, cols["To do"], "A")
+    create_card(client, owner, cols["To do"], "B")
+    c = create_card(client, owner, cols["To do"], "C", position=0)
+    assert c["position"] == 0
+    assert layout(client, owner, b["id"])["To do"] == ["C", "A", "B"]
+    moved = move(client, owner, a, cols["To do"], position=2)
+    assert moved.status_code == 200
+    assert moved.json()["position"] == 2
+    assert layout(client, owner, b["id"])["To do"] == ["C", "B", "A"]
+    assert move(client, owner, c, cols["Doing"]).status_code == 200
+    assert layout(client, owner, b["id"]) == {"To do": ["B", "A"], "Doing": ["C"], "Done": []}
+
+
+def test_moves_beside_a_neighbour(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    a, bb, c = (create_card(client, owner, cols["To do"], t) for t in "ABC")
+    assert move(client, owner, c, cols["To do"], before_card_id=a["id"]).status_code == 200
+    assert layout(client, owner, b["id"])["To do"] == ["C", "A", "B"]
+    assert move(client, owner, c, cols["To do"], after_card_id=bb["id"]).status_code == 200
+    assert layout(client, owner, b["id"])["To do"] == ["A", "B", "C"]
+    stranger = move(client, owner, a, cols["Doing"], before_card_id=bb["id"])
+    assert stranger.status_code == 409  # B is not in "Doing"
+    both = move(client, owner, a, cols["To do"], position=0, before_card_id=bb["id"])
+    assert both.status_code == 422
+
+
+def test_a_move_to_where_the_card_already_is_records_nothing(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    a = create_card(client, owner, cols["To do"], "A")
+    version = board(client, owner, b["id"])["version"]
+    assert move(client, owner, a, cols["To do"], position=0).status_code == 200
+    assert board(client, owner, b["id"])["version"] == version
+
+
+def test_wip_limit_blocks_create_and_move_unless_overridden_with_a_reason(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    doing = cols["Doing"]  # limit 2
+    create_card(client, owner, doing, "A")
+    create_card(client, owner, doing, "B")
+    full = client.post(
+        f"/api/v1/columns/{doing}/cards", json={"title": "C"}, headers=owner["headers"]
+    )
+    assert full.status_code == 409
+    problem = full.json()
+    assert problem["type"].endswith("/wip-limit")
+    assert (problem["wip_limit"], problem["card_count"]) == (2, 2)
+    todo_card = create_card(client, owner, cols["To do"], "D")
+    assert move(client, owner, todo_card, doing).status_code == 409
+    assert layout(client, owner, b["id"])["Doing"] == ["A", "B"]
+    forced = move(client, owner, todo_card, doing, wip_override_reason="hotfix for prod")
+    assert forced.status_code == 200
+    history = client.get(
+        f"/api/v1/cards/{todo_card['id']}/activities", headers=owner["headers"]
+    ).json()["data"]
+    assert history[0]["action"] == "moved"
+    assert history[0]["details"]["wip_override_reason"] == "hotfix for prod"
+    assert (
+        client.post(
+            f"/api/v1/columns/{doing}/cards",
+            json={"title": "E", "wip_override_reason": "x"},
+            headers=owner["headers"],
+        ).status_code
+        == 422
+    )
+
+
+def test_a_done_column_completes_cards_and_leaving_it_reopens_them(api, client):
+    owner, _, _b, cols = setup_board(api, client)
+    card = create_card(client, owner, cols["To do"], "A")
+    assert card["completed_at"] is None
+    done = move(client, owner, card, cols["Done"]).json()
+    assert done["completed_at"] is not None
+    reopened = move(client, owner, card, cols["To do"]).json()
+    assert reopened["completed_at"] is None
+
+
+def test_deleting_a_column_with_cards_needs_a_target(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    create_card(client, owner, cols["Done"], "X")
+    for title in ("A", "B"):
+        create_card(client, owner, cols["To do"], title)
+    refused = client.delete(f"/api/v1/columns/{cols['To do']}", headers=owner["headers"])
+    assert refused.status_code == 409
+    assert refused.json()["card_count"] == 2
+    ok = client.delete(
+        f"/api/v1/columns/{cols['To do']}",
+        params={"target_column_id": cols["Done"]},
+        headers=owner["headers"],
+    )
+    assert ok.status_code == 204
+    assert layout(client, owner, b["id"]) == {"Doing": [], "Done": ["X", "A", "B"]}
+    assert (
+        client.delete(f"/api/v1/columns/{cols['Doing']}", headers=owner["headers"]).status_code
+        == 204
+    )
+    assert [c["position"] for c in board(client, owner, b["id"])["columns"]] == [0]
+
+
+def test_moving_into_a_full_column_by_deleting_another_is_blocked(api, client):
+    owner, _, _, cols = setup_board(api, client)
+    for title in "ABC":
+        create_card(client, owner, cols["To do"], title)
+    into_full = client.delete(
+        f"/api/v1/columns/{cols['To do']}",
+        params={"target_column_id": cols["Doing"]},
+        headers=owner["headers"],
+    )
+    assert into_full.status_code == 409
+
+
+def test_columns_are_reordered_and_updated(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    moved = client.put(
+        f"/api/v1/columns/{cols['Done']}/position", json={"position": 0}, headers=owner["headers"]
+    )
+    assert moved.status_code == 200
+    assert moved.json()["position"] == 0
+    assert [c["name"] for c in board(client, owner, b["id"])["columns"]] == [
+        "Done",
+        "To do",
+        "Doing",
+    ]
+    updated = client.put(
+        f"/api/v1/columns/{cols['Doing']}",
+        json={"name": "In progress", "wip_limit": 5, "color": "#ff0000"},
+        headers=owner["headers"],
+    )
+    assert updated.status_code == 200
+    assert (updated.json()["name"], updated.json()["wip_limit"], updated.json()["color"]) == (
+        "In progress",
+        5,
+        "#ff0000",
+    )
+    assert (
+        client.put(
+            f"/api/v1/columns/{cols['Doing']}", json={"color": "red"}, headers=owner["headers"]
+        ).status_code
+        == 422
+    )
+    listed = client.get(f"/api/v1/boards/{b['id']}/columns", headers=owner["headers"]).json()
+    assert [c["name"] for c in listed] == ["Done", "To do", "In progress"]
+
+
+def test_card_edits_assignment_and_stale_versions(api, client):
+    owner, ws, _b, cols = setup_board(api, client)
+    teammate, stranger = api.register(), api.register()
+    add_member(client, ws["id"], owner, teammate["user"]["id"], "member")
+    card = create_card(client, owner, cols["To do"], "A", estimated_hours="2.5", labels=["bug"])
+    url = f"/api/v1/cards/{card['id']}"
+    edited = client.put(
+        url,
+        json={"title": "A!", "priority": "urgent", "assignee_id": teammate["user"]["id"]},
+        headers={**owner["headers"], "If-Match": '"1"'},
+    )
+    assert edited.status_code == 200
+    body = edited.json()
+    assert (body["title"], body["priority"], body["assignee_id"], body["estimated_hours"]) == (
+        "A!",
+        "urgent",
+        teammate["user"]["id"],
+        2.5,
+    )
+    stale = client.put(url, json={"title": "B"}, headers={**owner["headers"], "If-Match": '"1"'})
+    assert stale.status_code == 412
+    outsider = client.put(
+        url, json={"assignee_id": stranger["user"]["id"]}, headers=owner["headers"]
+    )
+    assert outsider.status_code == 422
+    actions = [
+        a["action"]
+        for a in client.get(f"{url}/activities", headers=owner["headers"]).json()["data"]
+    ]
+    assert actions[:2] == ["assigned", "updated"]
+
+
+def test_deleting_cards_and_boards(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    a, _, _ = (create_card(client, owner, cols["To do"], t) for t in "ABC")
+    assert client.delete(f"/api/v1/cards/{a['id']}", headers=owner["headers"]).status_code == 204
+    assert client.get(f"/api/v1/cards/{a['id']}", headers=owner["headers"]).status_code == 404
+    assert layout(client, owner, b["id"])["To do"] == ["B", "C"]
+    assert client.delete(f"/api/v1/boards/{b['id']}", headers=owner["headers"]).status_code == 204
+    assert client.get(f"/api/v1/boards/{b['id']}", headers=owner["headers"]).status_code == 404
+    assert (
+        client.get(f"/api/v1/columns/{cols['To do']}/cards", headers=owner["headers"]).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/columns/{cols['To do']}/cards", json={"title": "x"}, headers=owner["headers"]
+        ).status_code
+        == 404
+    )
+
+
+def test_roles_viewers_read_outsiders_see_nothing(api, client):
+    owner, ws, b, cols = setup_board(api, client)
+    viewer, outsider = api.register(), api.register()
+    add_member(client, ws["id"], owner, viewer["user"]["id"], "viewer")
+    card = create_card(client, owner, cols["To do"], "A")
+    assert (
+        client.get(f"/api/v1/boards/{b['id']}", headers=viewer["headers"]).json()["role"]
+        == "viewer"
+    )
+    assert (
+        client.post(
+            f"/api/v1/columns/{cols['To do']}/cards", json={"title": "x"}, headers=viewer["headers"]
+        ).status_code
+        == 403
+    )
+    assert move(client, viewer, card, cols["Doing"]).status_code == 403
+    assert client.get(f"/api/v1/boards/{b['id']}", headers=outsider["headers"]).status_code == 404
+    assert move(client, outsider, card, cols["Doing"]).status_code == 404
+    assert client.get(f"/api/v1/boards/{uuid.uuid4()}", headers=owner["headers"]).status_code == 404
+
+
+def test_cards_of_a_column_are_paginated_in_order(api, client):
+    owner, _, _, cols = setup_board(api, client)
+    titles = [f"T{i}" for i in range(5)]
+    for t in titles:
+        create_card(client, owner, cols["To do"], t)
+    seen, cursor = [], None
+    while True:
+        page = client.get(
+            f"/api/v1/columns/{cols['To do']}/cards",
+            params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+            headers=owner["headers"],
+        ).json()
+        seen += [c["title"] for c in page["data"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == titles
+
+
+def test_bad_card_payloads_are_422(api, client):
+    owner, _, _, cols = setup_board(api, client)
+    url = f"/api/v1/columns/{cols['To do']}/cards"
+    for body in (
+        {},
+        {"title": ""},
+        {"title": "x", "priority": "extreme"},
+        {"title": "x", "estimated_hours": -1},
+        {"title": "x", "unknown": 1},
+    ):
+        assert client.post(url, json=body, headers=owner["headers"]).status_code == 422, body
