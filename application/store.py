@@ -25,6 +25,7 @@ from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from application.personal_data import KeyStore, PersonalDataMapper
 from domain.kanban import Board
 from domain.shared import DomainError, Gone, Missing, NotPermitted
+from domain.tasks import TaskGraph
 
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
@@ -96,7 +97,7 @@ class Saved:
 class EventStore(Application):
     name = "WorkSync"  # events table: worksync_events
     max_attempts = 8
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Board: 100}
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Board: 100, TaskGraph: 100}
 
     def __init__(self, env: dict | None = None) -> None:
         self.keys = KeyStore(lambda: self.recorder.datastore.get_connection())

@@ -69,8 +69,12 @@ class ActivitiesProjection(Projection):
     name = "activities"
     tables = ("activities",)
 
+    # Identity events are not workspace activity; the task graph's link bookkeeping is
+    # already visible as the tasks' own events.
+    SKIPPED = ("domain.identity:", "domain.tasks:TaskGraph.")
+
     def handles_topic(self, topic: str) -> bool:
-        return topic.startswith("domain.") and not topic.startswith("domain.identity:")
+        return topic.startswith("domain.") and not topic.startswith(self.SKIPPED)
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
         workspace_id = workspace_of(event)
