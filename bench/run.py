@@ -1,20 +1,33 @@
-"""WorkSync HTTP benchmark: create-workspace commands and workspace reads, measured with wrk.
+"""WorkSync HTTP benchmark: workspace and kanban commands and reads, measured with wrk.
 
 Run with `make bench` or `.venv/bin/python bench/run.py`. It creates a fresh PostgreSQL
 database, migrates it, starts the production topology (`worksync serve --workers 2
---no-projector` plus one `worksync projector`), registers users and creates one workspace
-each (setup, not measured), then runs wrk twice: 100% POST /api/v1/workspaces
-("workspace_create") and 100% GET /api/v1/workspaces/{id} ("workspace_read").
+--no-projector` plus one `worksync projector`), does the setup (not measured): registers
+users with one workspace each, and one board of 4 columns x 50 cards shared by a few of them,
+then runs wrk once per benchmark:
+
+  workspace_create  100% POST /api/v1/workspaces
+  workspace_read    100% GET /api/v1/workspaces/{id}
+  card_move         100% PUT /api/v1/cards/{id}/move, all on the one board
+  board_read        100% GET /api/v1/boards/{id} (200 cards)
+
 Progress and wrk's own report go to stderr; the last line of stdout is one JSON object.
 
 Environment (all optional):
-  BENCH_SECONDS      seconds per wrk run (10)
-  BENCH_USERS        users registered in setup (50)
-  BENCH_CONNECTIONS  wrk connections (32)
-  BENCH_THREADS      wrk threads (2)
-  BENCH_WORKERS      API worker processes (2)
-  BENCH_ADMIN_URL    PostgreSQL maintenance database (postgresql://postgres@127.0.0.1:5432/postgres)
-  BENCH_DB           database created and dropped by the run (worksync_bench)
+  BENCH_SECONDS       seconds per wrk run (10)
+  BENCH_ONLY          comma-separated benchmarks or groups to run: workspace, kanban,
+                      workspace_create, workspace_read, card_move, board_read (all)
+  BENCH_USERS         users registered for the workspace benchmarks (50)
+  BENCH_KANBAN_USERS  users acting on the board: its workspace's owner + members (8)
+  BENCH_CONNECTIONS   wrk connections (32)
+  BENCH_THREADS       wrk threads (2)
+  BENCH_WORKERS       API worker processes (2)
+  BENCH_PROFILE       a directory: record each run with py-spy (5 s, one API worker, and the
+                      projector for commands), keep the raw files there and add a summary
+                      of the top frames to the results. Needs py-spy (not a dependency).
+  BENCH_ADMIN_URL     PostgreSQL maintenance database
+                      (postgresql://postgres@127.0.0.1:5432/postgres)
+  BENCH_DB            database created and dropped by the run (worksync_bench)
 """
 
 from __future__ import annotations
@@ -28,22 +41,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 from lib import (
     CpuMeter,
+    Profiler,
     Service,
+    WaitSampler,
+    create_kanban_board,
     create_users,
     drop_database,
     free_port,
     log,
     postgres_processes,
-    projection_status,
+    py_spy,
     recreate_database,
     server_version,
     wait_for_health,
+    wait_for_projections,
+    write_kanban_lua_data,
     write_lua_data,
 )
 
@@ -51,8 +70,53 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 WORKSYNC = str(Path(sys.executable).parent / "worksync")
 BCRYPT_ROUNDS = 4  # setup only registers users; production refuses anything below 12
-MODES = ("create", "read")
 NOISE_CORES = 0.25  # CPU used by unrelated processes above which a run is flagged "noisy"
+
+
+KANBAN_COLUMNS = 4
+KANBAN_CARDS_PER_COLUMN = 50
+PROFILE_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    group: str
+    script: str  # in bench/
+    mode: str  # the script's first argument
+    command: bool  # appends events and waits for projections
+
+
+BENCHMARKS = (
+    Benchmark("workspace_create", "workspace", "workspaces.lua", "create", command=True),
+    Benchmark("workspace_read", "workspace", "workspaces.lua", "read", command=False),
+    Benchmark("card_move", "kanban", "kanban.lua", "move", command=True),
+    Benchmark("board_read", "kanban", "kanban.lua", "read", command=False),
+)
+# Answers of a contended command worth their own count: 409 (too many version clashes, or a
+# domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
+CONTENTION_STATUSES = ("409", "412", "202")
+
+
+def selected_benchmarks(only: str) -> list[Benchmark]:
+    if not only.strip():
+        return list(BENCHMARKS)
+    wanted = {w.strip() for w in only.split(",") if w.strip()}
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS}
+    if unknown := wanted - known:
+        raise RuntimeError(
+            f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
+        )
+    return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted]
+
+
+def api_worker_pid(server: Service) -> int | None:
+    """One uvicorn worker: the server's child process that uses the most CPU (so not
+    multiprocessing's resource tracker)."""
+    procs = server.processes()[1:]
+    if not procs:
+        return None
+    return max(procs, key=lambda p: sum(p.cpu_times()[:2])).pid
 
 
 def env_int(name: str, default: int) -> int:
@@ -71,7 +135,12 @@ def machine_busy_seconds() -> float:
 
 
 def run_wrk(
-    base_url: str, mode: str, data_file: Path, seconds: int, threads: int, connections: int
+    base_url: str,
+    bench: Benchmark,
+    data_file: Path,
+    seconds: int,
+    threads: int,
+    connections: int,
 ) -> tuple[dict, str]:
     argv = [
         "wrk",
@@ -82,10 +151,10 @@ def run_wrk(
         "10s",  # a command may wait up to PROJECTION_WAIT_TIMEOUT (5s) for its projection
         "--latency",
         "-s",
-        str(BENCH_DIR / "workspaces.lua"),
+        str(BENCH_DIR / bench.script),
         base_url,
         "--",
-        mode,
+        bench.mode,
         str(data_file),
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
@@ -109,13 +178,27 @@ def main() -> int:
         return 2
 
     seconds = env_int("BENCH_SECONDS", 10)
+    benches = selected_benchmarks(os.environ.get("BENCH_ONLY", ""))
+    groups = {b.group for b in benches}
     n_users = env_int("BENCH_USERS", 50)
+    kanban_users = env_int("BENCH_KANBAN_USERS", 8)
     connections = env_int("BENCH_CONNECTIONS", 32)
     threads = env_int("BENCH_THREADS", 2)
     workers = env_int("BENCH_WORKERS", 2)
     admin_url = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     db_name = os.environ.get("BENCH_DB", "worksync_bench")
     database_url = admin_url.rsplit("/", 1)[0] + "/" + db_name
+    profile_dir = os.environ.get("BENCH_PROFILE")
+    profiler = None
+    if profile_dir:
+        exe = py_spy()
+        if exe is None:
+            log("BENCH_PROFILE needs py-spy: .venv/bin/pip install py-spy")
+            return 2
+        if seconds < PROFILE_SECONDS + 2:
+            log(f"BENCH_PROFILE needs BENCH_SECONDS >= {PROFILE_SECONDS + 2}")
+            return 2
+        profiler = Profiler(exe, Path(profile_dir).resolve())
 
     tmp = Path(tempfile.mkdtemp(prefix="worksync-bench-"))
     env = {
@@ -147,7 +230,7 @@ def main() -> int:
         tmp / "server.log",
     )
     services = [projector, server]
-    benchmarks = []
+    results = []
     db_created = False
     try:
         log(f"database {db_name}: drop if exists, create, migrate")
@@ -164,14 +247,34 @@ def main() -> int:
             service.start()
         wait_for_health(base_url, services)
 
+        # Setup, not measured.
+        count = max(
+            n_users if "workspace" in groups else 0, kanban_users if "kanban" in groups else 0
+        )
         log(
-            f"setup (not measured): {n_users} users, one workspace each; "
+            f"setup (not measured): {count} users, one workspace each; "
             f"BCRYPT_ROUNDS={BCRYPT_ROUNDS} for the bench setup only"
         )
         started = time.monotonic()
-        users = create_users(base_url, n_users)
-        data_file = tmp / "users.lua"
-        write_lua_data(users, data_file)
+        users = create_users(base_url, count)
+        data_files = {}
+        if "workspace" in groups:
+            data_files["workspaces.lua"] = tmp / "users.lua"
+            write_lua_data(users, data_files["workspaces.lua"])
+        if "kanban" in groups:
+            log(
+                f"setup: {kanban_users - 1} members join user 0's workspace; one project, one "
+                f"board, {KANBAN_COLUMNS} columns x {KANBAN_CARDS_PER_COLUMN} cards"
+            )
+            board = create_kanban_board(
+                base_url,
+                users[0],
+                users[1:kanban_users],
+                columns=KANBAN_COLUMNS,
+                cards_per_column=KANBAN_CARDS_PER_COLUMN,
+            )
+            data_files["kanban.lua"] = tmp / "kanban.lua"
+            write_kanban_lua_data(board, data_files["kanban.lua"])
         log(f"setup took {time.monotonic() - started:.1f}s")
 
         meter = CpuMeter(
@@ -181,15 +284,28 @@ def main() -> int:
                 "postgres": postgres_processes,
             }
         )
-        for mode in MODES:
-            log(f"wrk: workspace_{mode}, -t{threads} -c{connections} -d{seconds}s")
+        waits = WaitSampler(admin_url, db_name)
+        for bench in benches:
+            log(f"wrk: {bench.name}, -t{threads} -c{connections} -d{seconds}s")
+            if profiler:
+                pids = {"api": api_worker_pid(server)}
+                if bench.command:
+                    pids["projector"] = projector.proc.pid
+                delay = (seconds - PROFILE_SECONDS) / 2
+                profiler.start(
+                    bench.name, {k: v for k, v in pids.items() if v}, delay, PROFILE_SECONDS
+                )
+            waits.start()
             meter.start()
             wrk_before = children_cpu_seconds()
             machine_before = machine_busy_seconds()
-            result, report = run_wrk(base_url, mode, data_file, seconds, threads, connections)
+            result, report = run_wrk(
+                base_url, bench, data_files[bench.script], seconds, threads, connections
+            )
             cpu = meter.stop()
             cpu["wrk"] = children_cpu_seconds() - wrk_before
             cpu["machine"] = machine_busy_seconds() - machine_before  # includes all of the above
+            result["db_waits"] = waits.stop()
             # Busy time none of the above explains: other load on the machine, i.e. noise.
             cpu["other"] = max(
                 0.0, cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine")
@@ -198,9 +314,16 @@ def main() -> int:
             result["cpu_seconds"] = {k: round(v, 2) for k, v in cpu.items()}
             # Share of one core each group kept busy (2.0 = two whole cores).
             result["cpu_cores_busy"] = {k: round(v / duration, 2) for k, v in cpu.items()}
-            if mode == "create":
-                status = projection_status(base_url)
-                result["projection_max_lag_after"] = status.get("max_lag")
+            if bench.command:
+                result["contention"] = {
+                    s: result["statuses"].get(s, 0) for s in CONTENTION_STATUSES
+                }
+                lag, drained = wait_for_projections(base_url)
+                result["projection_max_lag_after"] = lag
+                result["projection_drained_s"] = drained
+            if profiler:
+                result["profiled"] = True  # py-spy pauses the processes it samples
+                result["profile"] = profiler.wait()
             if result["cpu_cores_busy"]["other"] > NOISE_CORES:
                 result["noisy"] = True
                 log(
@@ -210,13 +333,13 @@ def main() -> int:
             print(report, file=sys.stderr, flush=True)
             log(json.dumps(result))
             if result["errors"]:
-                log(f"{result['errors']} errors in workspace_{mode}; server log tail:")
+                log(f"{result['errors']} errors in {bench.name}; server log tail:")
                 print(server.log_tail(), file=sys.stderr)
                 print(projector.log_tail(), file=sys.stderr)
             for service in services:
                 if not service.alive():
                     raise RuntimeError(f"{service.name} died:\n{service.log_tail()}")
-            benchmarks.append(result)
+            results.append(result)
 
         machine = {
             "cores": psutil.cpu_count(logical=True),
@@ -234,18 +357,27 @@ def main() -> int:
                 log(f"could not drop {db_name}: {e}")
         shutil.rmtree(tmp, ignore_errors=True)
 
+    config = {
+        "topology": f"{workers} API workers + 1 projector, wrk on loopback",
+        "wrk": f"-t{threads} -c{connections} --timeout 10s",
+        "bcrypt_rounds": BCRYPT_ROUNDS,
+        "bcrypt_note": "BCRYPT_ROUNDS=4 for the bench setup only (registration is not measured)",
+        "rate_limit_enabled": False,
+    }
+    if "workspace" in groups:
+        config["users"] = n_users
+    if "kanban" in groups:
+        config["kanban"] = {
+            "users": kanban_users,
+            "columns": KANBAN_COLUMNS,
+            "cards": KANBAN_COLUMNS * KANBAN_CARDS_PER_COLUMN,
+            "move_positions": "0..50 at random, any card to any column of the one board",
+        }
     summary = {
-        "benchmarks": benchmarks,
+        "benchmarks": results,
         "machine": machine,
         "seconds": seconds,
-        "config": {
-            "topology": f"{workers} API workers + 1 projector, wrk on loopback",
-            "wrk": f"-t{threads} -c{connections} --timeout 10s",
-            "users": n_users,
-            "bcrypt_rounds": BCRYPT_ROUNDS,
-            "bcrypt_note": "BCRYPT_ROUNDS=4 for the bench setup only (registration is not measured)",
-            "rate_limit_enabled": False,
-        },
+        "config": config,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     print(json.dumps(summary), flush=True)

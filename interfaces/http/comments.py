@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from application.authorization import Action
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, Accepted
+from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import accepted as shared_accepted
 from projections import comments as queries
 
 router = APIRouter(tags=["comments"])
@@ -74,9 +75,8 @@ class CommentOut(BaseModel):
     reactions: list[ReactionSummary]
 
 
-def accepted(comment_id: UUID, position: int | None) -> JSONResponse:
-    body = Accepted(id=comment_id, position=position).model_dump(mode="json")
-    return JSONResponse(body, status_code=202)
+def accepted(ident: UUID, position: int | None) -> JSONResponse:
+    return shared_accepted("comments", ident, position)
 
 
 async def _comment_or_accepted(

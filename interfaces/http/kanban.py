@@ -31,24 +31,10 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED, Accepted
+from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import kanban_queries as q
 
 router = APIRouter(tags=["kanban"])
-
-
-def _accepted(kind: str, ident: UUID, position: int | None) -> Response:
-    body = Accepted(id=ident, position=position).model_dump_json()
-    return Response(
-        body,
-        status_code=202,
-        media_type="application/json",
-        headers={"Location": f"/api/v1/{kind}/{ident}"},
-    )
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
 
 
 async def _column_board(conn: Conn, column_id: UUID, user_id: UUID) -> UUID:
@@ -68,8 +54,8 @@ async def _card_or_accepted(
 ) -> Any:
     row = await q.card(conn, card_id, user_id) if caught_up else None
     if row is None:
-        return _accepted("cards", card_id, position)
-    _etag(response, row["version"])
+        return accepted("cards", card_id, position)
+    set_etag(response, row["version"])
     return CardOut(**row)
 
 
@@ -116,7 +102,7 @@ async def create_board(
     )
     document = await q.board_document(conn, saved.value, caller.id) if caught_up else None
     if document is None:
-        return _accepted("boards", saved.value, saved.position)
+        return accepted("boards", saved.value, saved.position)
     return Response(
         document,
         status_code=201,
@@ -154,8 +140,8 @@ async def update_board(
     )
     row = await q.board(conn, board_id, caller.id) if caught_up else None
     if row is None:
-        return _accepted("boards", board_id, saved.position)
-    _etag(response, row["version"])
+        return accepted("boards", board_id, saved.position)
+    set_etag(response, row["version"])
     return BoardOut(**row)
 
 
@@ -181,7 +167,7 @@ async def _column_out(
     conn: Conn, column_id: UUID, user_id: UUID, caught_up: bool, position: int | None
 ) -> Any:
     row = await q.column(conn, column_id, user_id) if caught_up else None
-    return ColumnOut(**row) if row else _accepted("columns", column_id, position)
+    return ColumnOut(**row) if row else accepted("columns", column_id, position)
 
 
 @router.post(
@@ -311,7 +297,7 @@ async def get_card(card_id: UUID, caller: CurrentUser, conn: Conn, response: Res
     row = await q.card(conn, card_id, caller.id)
     if row is None:
         raise NotFound("card not found")
-    _etag(response, row["version"])
+    set_etag(response, row["version"])
     return CardOut(**row)
 
 

@@ -25,7 +25,8 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED, Accepted
+from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import accepted as shared_accepted
 from projections import activities as activity_queries
 from projections import projects as queries
 
@@ -114,11 +115,8 @@ class ProjectOut(BaseModel):
     version: int
 
 
-def accepted(project_id: UUID, position: int | None) -> JSONResponse:
-    body = Accepted(id=project_id, position=position).model_dump(mode="json")
-    return JSONResponse(
-        body, status_code=202, headers={"Location": f"/api/v1/projects/{project_id}"}
-    )
+def accepted(ident: UUID, position: int | None) -> JSONResponse:
+    return shared_accepted("projects", ident, position)
 
 
 async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+from fastapi import Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -57,3 +59,16 @@ class Accepted(BaseModel):
 
 
 ACCEPTED = {202: {"model": Accepted, "description": "Accepted; the read model is catching up"}}
+
+
+def accepted(collection: str, ident: UUID, position: int | None) -> JSONResponse:
+    """202: the command is in the log but the read model has not caught up within the wait
+    bound; the client can poll ``Location`` (or resume real-time from ``position``)."""
+    body = Accepted(id=ident, position=position).model_dump(mode="json")
+    return JSONResponse(
+        body, status_code=202, headers={"Location": f"/api/v1/{collection}/{ident}"}
+    )
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'

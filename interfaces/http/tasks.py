@@ -27,7 +27,8 @@ from pydantic import (
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, Accepted
+from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks as queries
 
 router = APIRouter(tags=["tasks"])
@@ -128,9 +129,8 @@ def to_out(row: dict[str, Any]) -> TaskOut:
     return TaskOut(**{**row, "tags": row["tags"] or [], "dependencies": row["dependencies"] or []})
 
 
-def accepted(task_id: UUID, position: int | None) -> JSONResponse:
-    body = Accepted(id=task_id, position=position).model_dump(mode="json")
-    return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/tasks/{task_id}"})
+def accepted(ident: UUID, position: int | None) -> JSONResponse:
+    return shared_accepted("tasks", ident, position)
 
 
 @router.get("/projects/{project_id}/tasks", response_model=Page[TaskOut])

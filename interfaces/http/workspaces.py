@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, Accepted
+from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import accepted as shared_accepted
 from projections import workspaces as queries
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])
@@ -54,11 +55,8 @@ def to_out(row: dict[str, Any]) -> WorkspaceOut:
     return WorkspaceOut(**row, role=row["my_role"])
 
 
-def accepted(workspace_id: UUID, position: int | None) -> JSONResponse:
-    body = Accepted(id=workspace_id, position=position).model_dump(mode="json")
-    return JSONResponse(
-        body, status_code=202, headers={"Location": f"/api/v1/workspaces/{workspace_id}"}
-    )
+def accepted(ident: UUID, position: int | None) -> JSONResponse:
+    return shared_accepted("workspaces", ident, position)
 
 
 @router.get("", response_model=Page[WorkspaceOut])

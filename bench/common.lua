@@ -1,0 +1,86 @@
+-- Shared part of the wrk scripts (bench/workspaces.lua, bench/kanban.lua): thread
+-- bookkeeping, status counting and the JSON line printed by done(). A script loads it with
+--
+--   dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
+--
+-- and sets the global `bench_name` in its init(); done() prints one JSON line: name,
+-- throughput, p50_ms, p99_ms, errors, requests and the status counts seen. Non-2xx answers
+-- and socket errors both count as errors.
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+   counter = counter + 1
+   thread:set("id", counter)
+   table.insert(threads, thread)
+end
+
+bench_name = nil -- global: done() runs in another Lua state and reads it through thread:get
+statuses = {} -- global so done() can read it through thread:get
+
+-- Seed each thread differently (wrk starts them within the same second).
+function seed_random()
+   math.randomseed(os.time() * 1000 + (id or 0))
+end
+
+function response(status, headers, body)
+   statuses[status] = (statuses[status] or 0) + 1
+end
+
+-- A JSON string literal (the data files hold ids and tokens: no control characters).
+function json_string(s)
+   return '"' .. s:gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
+end
+
+function done(summary, latency, requests)
+   local counts = {}
+   local non2xx = 0
+   for _, thread in ipairs(threads) do
+      for status, n in pairs(thread:get("statuses") or {}) do
+         counts[status] = (counts[status] or 0) + n
+         if status < 200 or status > 299 then
+            non2xx = non2xx + n
+         end
+      end
+   end
+   local e = summary.errors
+   -- wrk already counts status > 399 in errors.status; add the 1xx/3xx it does not count.
+   local non2xx_uncounted = 0
+   for status, n in pairs(counts) do
+      if status < 200 or (status > 299 and status < 400) then
+         non2xx_uncounted = non2xx_uncounted + n
+      end
+   end
+   local errors = e.status + e.connect + e.read + e.write + e.timeout + non2xx_uncounted
+   local parts = {}
+   for status, n in pairs(counts) do
+      table.insert(parts, string.format('"%d": %d', status, n))
+   end
+   table.sort(parts)
+   local seconds = summary.duration / 1e6
+   local name = threads[1] and threads[1]:get("bench_name") or "unknown"
+   io.write(
+      string.format(
+         '{"name": "%s", "throughput": %.1f, "p50_ms": %.2f, "p90_ms": %.2f, '
+            .. '"p99_ms": %.2f, "max_ms": %.2f, "errors": %d, "non2xx": %d, "requests": %d, '
+            .. '"duration_s": %.2f, "socket_errors": {"connect": %d, "read": %d, "write": %d, '
+            .. '"timeout": %d}, "statuses": {%s}}\n',
+         name,
+         summary.requests / seconds,
+         latency:percentile(50) / 1000,
+         latency:percentile(90) / 1000,
+         latency:percentile(99) / 1000,
+         latency.max / 1000,
+         errors,
+         non2xx,
+         summary.requests,
+         seconds,
+         e.connect,
+         e.read,
+         e.write,
+         e.timeout,
+         table.concat(parts, ", ")
+      )
+   )
+end

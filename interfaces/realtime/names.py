@@ -1,0 +1,153 @@
+"""Which Socket.IO event a domain event becomes, who receives it, and its payload.
+
+One table, keyed by the event's topic (its permanent name in the log). An event whose topic
+is not in the table still goes out, under a name derived from its class
+(``Milestone.Completed`` -> ``milestone:completed``), so a new context is live at once; add a
+row to give it the spec's name. Identity events and the task graph's link bookkeeping are
+never sent (personal data; the tasks' own events already say it).
+
+Rooms: every workspace-scoped event goes to ``workspace:<id>``; ``notify`` fields name users
+who also get it in ``user:<id>`` (the assignee, the member added or removed). ``revoke``
+and ``grant`` change who may follow the workspace from that position on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from application.audit import plain
+from projections.activities import describe, project_of, workspace_of
+from projections.base import actor_of
+
+SKIPPED = ("domain.identity:", "domain.tasks:TaskGraph.")
+EVERYONE = "*"
+META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
+SECRET = {"password_hash", "token_hash", "email_hash"}
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    resource: str | None = None  # default: the aggregate, e.g. "card"
+    id_field: str | None = None  # default: the originator id
+    notify: tuple[str, ...] = ()  # user id fields whose users also get it in user:<id>
+    revoke: str | None = None  # user id field (or EVERYONE) who may no longer follow it
+    grant: str | None = None  # user id field who may follow it again
+
+
+W, P, B, C, T, M = (
+    "domain.workspaces:Workspace.",
+    "domain.projects:Project.",
+    "domain.kanban:Board.",
+    "domain.kanban:Card.",
+    "domain.tasks:Task.",
+    "domain.comments:Comment.",
+)
+MEMBER = ("user_id",)
+
+EVENT_NAMES: dict[str, Name] = {
+    W + "Created": Name("workspace:created", notify=("owner_id",)),
+    W + "Updated": Name("workspace:updated"),
+    W + "Deleted": Name("workspace:deleted", revoke=EVERYONE),
+    W + "MemberAdded": Name("workspace:member:added", notify=MEMBER, grant="user_id"),
+    W + "MemberRoleChanged": Name("workspace:member:role_changed", notify=MEMBER),
+    W + "MemberRemoved": Name("workspace:member:removed", notify=MEMBER, revoke="user_id"),
+    W + "InviteCreated": Name("workspace:invite:created", "invite", "invite_id"),
+    W + "InviteAccepted": Name("workspace:invite:accepted", notify=MEMBER, grant="user_id"),
+    P + "Created": Name("project:created"),
+    P + "Updated": Name("project:updated"),
+    P + "StatusChanged": Name("project:status:changed"),
+    P + "MemberAdded": Name("project:member:added", notify=MEMBER),
+    P + "MemberRemoved": Name("project:member:removed", notify=MEMBER),
+    P + "Deleted": Name("project:deleted"),
+    B + "Created": Name("kanban:board:created"),
+    B + "Updated": Name("kanban:board:updated"),
+    B + "Deleted": Name("kanban:board:deleted"),
+    B + "ColumnAdded": Name("kanban:column:created", "column", "column_id"),
+    B + "ColumnUpdated": Name("kanban:column:updated", "column", "column_id"),
+    B + "ColumnMoved": Name("kanban:column:moved", "column", "column_id"),
+    B + "ColumnDeleted": Name("kanban:column:deleted", "column", "column_id"),
+    B + "CardPlaced": Name("kanban:card:placed", "card", "card_id"),
+    B + "CardMoved": Name("kanban:card:moved", "card", "card_id"),
+    B + "CardRemoved": Name("kanban:card:removed", "card", "card_id"),
+    C + "Created": Name("kanban:card:created", notify=("assignee_id",)),
+    C + "Updated": Name("kanban:card:updated"),
+    C + "Assigned": Name("kanban:card:assigned", notify=("assignee_id",)),
+    C + "Deleted": Name("kanban:card:deleted"),
+    T + "Created": Name("task:created", notify=("assignee_id",)),
+    T + "Updated": Name("task:updated"),
+    T + "StatusChanged": Name("task:status:changed"),
+    T + "Assigned": Name("task:assigned", notify=("assignee_id",)),
+    T + "ParentChanged": Name("task:parent:changed"),
+    T + "DependenciesChanged": Name("task:dependencies:changed"),
+    T + "Deleted": Name("task:deleted"),
+    # Comments on a card are the spec's kanban:comment:*; on a task or project, comment:*.
+    M + "Created": Name("comment:created"),
+    M + "Edited": Name("comment:updated"),
+    M + "Deleted": Name("comment:deleted"),
+    M + "ReactionAdded": Name("comment:reaction:added"),
+    M + "ReactionRemoved": Name("comment:reaction:removed"),
+}
+
+
+def name_for(event: Any) -> Name:
+    entry = EVENT_NAMES.get(get_topic(type(event)))
+    if entry is None:
+        aggregate, action = describe(event)
+        entry = Name(f"{aggregate}:{action.replace('_', ':')}")
+    if getattr(event, "commentable_type", None) == "card":
+        entry = Name("kanban:" + entry.name, entry.resource, entry.id_field)
+    return entry
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one event goes and what it says."""
+
+    name: str
+    rooms: frozenset[str]
+    payload: dict[str, Any]
+    revoke: tuple[str, str] | None = None  # (workspace id, user id or EVERYONE)
+    grant: tuple[str, str] | None = None  # (workspace id, user id)
+
+
+def skipped(topic: str) -> bool:
+    return topic.startswith(SKIPPED)
+
+
+def route(event: Any, position: int) -> Route | None:
+    """The Socket.IO event for a domain event, or None for events nobody follows."""
+    if skipped(get_topic(type(event))):
+        return None
+    workspace_id = workspace_of(event)
+    if workspace_id is None:
+        return None
+    entry = name_for(event)
+    workspace = str(workspace_id)
+    rooms = {f"workspace:{workspace}"}
+    for field in entry.notify:
+        user = getattr(event, field, None)
+        if user is not None:
+            rooms.add(f"user:{user}")
+    resource_id = getattr(event, entry.id_field) if entry.id_field else event.originator_id
+    payload = {
+        "event": entry.name,
+        "position": position,
+        "resource": {"type": entry.resource or describe(event)[0], "id": str(resource_id)},
+        "workspace_id": workspace,
+        "project_id": plain(project_of(event)),
+        "actor_id": plain(actor_of(event)),
+        "at": event.timestamp.isoformat(),
+        "version": event.originator_version,
+        "data": {k: plain(v) for k, v in vars(event).items() if k not in META | SECRET},
+    }
+
+    def who(field: str | None) -> tuple[str, str] | None:
+        if field is None:
+            return None
+        return workspace, EVERYONE if field == EVERYONE else str(getattr(event, field))
+
+    return Route(entry.name, frozenset(rooms), payload, who(entry.revoke), who(entry.grant))
