@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from projections.engine import CONTROL_CHANNEL, ensure_tracking, lock_key, log_head
+from projections.engine import CONTROL_CHANNEL, EVENTS_TABLE, ensure_tracking, lock_key, log_head
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,15 @@ def set_state(conninfo: str, name: str, state: str) -> None:
             (state, state, name),
         )
         conn.execute("SELECT pg_notify(%s, %s)", (CONTROL_CHANNEL, f"{state}:{name}"))
+
+
+async def readiness(
+    conn: psycopg.AsyncConnection,
+) -> tuple[int, list[tuple[str, int, str, str | None]]]:
+    """The log head and each projection's (name, position, state, error), for /ready."""
+    cur = await conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
+    head = (await cur.fetchone())[0]
+    cur = await conn.execute(
+        "SELECT name, position, state, error FROM projection_tracking ORDER BY name"
+    )
+    return head, await cur.fetchall()

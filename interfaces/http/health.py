@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from interfaces.http.deps import ContainerDep
-from projections.engine import EVENTS_TABLE
+from projections.control import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -20,14 +20,7 @@ async def health() -> dict[str, str]:
 async def ready(container: ContainerDep) -> JSONResponse:
     try:
         async with container.pool.connection(timeout=3) as conn:
-            cur = await conn.execute(
-                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
-            )
-            head = (await cur.fetchone())[0]
-            cur = await conn.execute(
-                "SELECT name, position, state, error FROM projection_tracking ORDER BY name"
-            )
-            rows = await cur.fetchall()
+            head, rows = await readiness(conn)
     except Exception as e:
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "detail": str(e)}, status_code=503
