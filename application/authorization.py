@@ -33,6 +33,9 @@ class Action(StrEnum):
     COMMENT_WRITE = "comment:write"  # post, react; editing is the author's alone
     COMMENT_MODERATE = "comment:moderate"  # delete someone else's comment
     ACTIVITY_READ = "activity:read"
+    TIME_READ = "time:read"  # one's own time entries and reports
+    TIME_TRACK = "time:track"  # timers and one's own entries
+    TIME_MANAGE = "time:manage"  # everyone's entries in the workspace: read, edit, delete
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -52,6 +55,9 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.COMMENT_WRITE: WRITERS,
     Action.COMMENT_MODERATE: MANAGERS,
     Action.ACTIVITY_READ: ALL_ROLES,
+    Action.TIME_READ: ALL_ROLES,
+    Action.TIME_TRACK: WRITERS,
+    Action.TIME_MANAGE: MANAGERS,
 }
 
 

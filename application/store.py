@@ -26,6 +26,7 @@ from application.personal_data import KeyStore, PersonalDataMapper
 from domain.kanban import Board
 from domain.shared import DomainError, Gone, Missing, NotPermitted
 from domain.tasks import TaskGraph
+from domain.time_tracking import TimeTracker
 
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
@@ -97,7 +98,11 @@ class Saved:
 class EventStore(Application):
     name = "WorkSync"  # events table: worksync_events
     max_attempts = 8
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Board: 100, TaskGraph: 100}
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {
+        Board: 100,
+        TaskGraph: 100,
+        TimeTracker: 100,
+    }
 
     def __init__(self, env: dict | None = None) -> None:
         self.keys = KeyStore(lambda: self.recorder.datastore.get_connection())

@@ -4,8 +4,9 @@
 --   dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 --
 -- and sets the global `bench_name` in its init(); done() prints one JSON line: name,
--- throughput, p50_ms, p99_ms, errors, requests and the status counts seen. Non-2xx answers
--- and socket errors both count as errors.
+-- throughput, p50_ms, p99_ms, errors, requests, the status counts seen and, for each non-2xx
+-- status, the body of its first answer. Non-2xx answers and socket errors both count as
+-- errors.
 
 local threads = {}
 local counter = 0
@@ -18,6 +19,7 @@ end
 
 bench_name = nil -- global: done() runs in another Lua state and reads it through thread:get
 statuses = {} -- global so done() can read it through thread:get
+first_bodies = {} -- status -> the first non-2xx answer's body (truncated), for diagnosis
 
 -- Seed each thread differently (wrk starts them within the same second).
 function seed_random()
@@ -26,22 +28,33 @@ end
 
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
+   if (status < 200 or status > 299) and not first_bodies[status] then
+      first_bodies[status] = (body or ""):sub(1, 300)
+   end
 end
 
--- A JSON string literal (the data files hold ids and tokens: no control characters).
+-- A JSON string literal.
 function json_string(s)
-   return '"' .. s:gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
+   s = s:gsub("\\", "\\\\"):gsub('"', '\\"')
+   s = s:gsub("%c", function(c)
+      return string.format("\\u%04x", c:byte())
+   end)
+   return '"' .. s .. '"'
 end
 
 function done(summary, latency, requests)
    local counts = {}
    local non2xx = 0
+   local bodies = {}
    for _, thread in ipairs(threads) do
       for status, n in pairs(thread:get("statuses") or {}) do
          counts[status] = (counts[status] or 0) + n
          if status < 200 or status > 299 then
             non2xx = non2xx + n
          end
+      end
+      for status, body in pairs(thread:get("first_bodies") or {}) do
+         bodies[status] = bodies[status] or body
       end
    end
    local e = summary.errors
@@ -58,6 +71,11 @@ function done(summary, latency, requests)
       table.insert(parts, string.format('"%d": %d', status, n))
    end
    table.sort(parts)
+   local samples = {}
+   for status, body in pairs(bodies) do
+      table.insert(samples, string.format('"%d": %s', status, json_string(body)))
+   end
+   table.sort(samples)
    local seconds = summary.duration / 1e6
    local name = threads[1] and threads[1]:get("bench_name") or "unknown"
    io.write(
@@ -65,7 +83,7 @@ function done(summary, latency, requests)
          '{"name": "%s", "throughput": %.1f, "p50_ms": %.2f, "p90_ms": %.2f, '
             .. '"p99_ms": %.2f, "max_ms": %.2f, "errors": %d, "non2xx": %d, "requests": %d, '
             .. '"duration_s": %.2f, "socket_errors": {"connect": %d, "read": %d, "write": %d, '
-            .. '"timeout": %d}, "statuses": {%s}}\n',
+            .. '"timeout": %d}, "statuses": {%s}, "first_error_bodies": {%s}}\n',
          name,
          summary.requests / seconds,
          latency:percentile(50) / 1000,
@@ -80,7 +98,8 @@ function done(summary, latency, requests)
          e.read,
          e.write,
          e.timeout,
-         table.concat(parts, ", ")
+         table.concat(parts, ", "),
+         table.concat(samples, ", ")
       )
    )
 end

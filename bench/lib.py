@@ -47,6 +47,21 @@ def drop_database(admin_url: str, name: str) -> None:
         )
 
 
+def event_log_counters(database_url: str) -> tuple[int, int]:
+    """(last value of the notification id sequence, rows in the events table).
+
+    An append that loses a version clash (another writer saved the aggregate first) has
+    already drawn its notification id when its insert fails: between two readings, the
+    sequence's advance minus the rows added counts the failed appends.
+    """
+    with psycopg.connect(database_url) as conn:
+        seq = conn.execute("SELECT last_value FROM worksync_events_notification_id_seq").fetchone()[
+            0
+        ]
+        rows = conn.execute("SELECT count(*) FROM worksync_events").fetchone()[0]
+        return int(seq), int(rows)
+
+
 def server_version(admin_url: str) -> str:
     with psycopg.connect(admin_url) as conn:
         return str(conn.execute("SHOW server_version").fetchone()[0])
@@ -462,32 +477,36 @@ class Profiler:
         return summaries
 
 
-# Inclusive share of samples whose stack passes through these. py-spy names a frame
-# "function (package/module.py:line)", paths relative to their sys.path entry.
+# py-spy names a frame "function (package/module.py:line)", the path relative to its
+# sys.path entry. A sample is charged to the group of its innermost frame that belongs to
+# one ("by_group": where the GIL holder was), stdlib frames of no group to their caller's.
 PROFILE_GROUPS = {
-    "pydantic": ("(pydantic/", "(pydantic_core/"),
-    "fastapi/starlette": ("(fastapi/", "(starlette/"),
-    "uvicorn/httptools": ("(uvicorn/", "(h11/", "(httptools/"),
-    "psycopg (+pool)": ("(psycopg/", "(psycopg_pool/"),
-    "eventsourcing": ("(eventsourcing/",),
     "copy.deepcopy": ("(copy.py:",),
     "json": ("(json/", "(orjson"),
     "logging": ("(logging/", "(structlog/", "(_logs/"),
-    "opentelemetry": ("(opentelemetry/", "(trace/", "(_logs/", "fastapi/telemetry/"),
+    "pydantic": ("(pydantic/", "(pydantic_core/"),
     "jwt": ("(jwt/",),
-    "anyio threads": ("(anyio/",),
-    "asyncio": ("(asyncio/",),
+    "psycopg": ("(psycopg/", "(psycopg_pool/"),
+    "eventsourcing": ("(eventsourcing/",),
     "worksync domain": ("(domain/",),
     "worksync application": ("(application/",),
     "worksync projections": ("(projections/",),
     "worksync interfaces": ("(interfaces/",),
+    "fastapi/starlette": ("(fastapi/", "(starlette/"),
+    "socket.io/engineio": ("(socketio/", "(engineio/"),
+    "uvicorn/httptools": ("(uvicorn/", "(h11/", "(httptools/"),
+    "anyio": ("(anyio/",),
+    "asyncio": ("(asyncio/",),
 }
+# Share of samples with one of these anywhere in the stack ("through").
+THROUGH = ("copy.deepcopy", "json", "logging", "pydantic", "jwt", "psycopg", "eventsourcing")
 
 
 def summarize_profile(path: Path, top: int = 12) -> dict:
-    """Top self frames and inclusive shares of a ``py-spy record -f raw`` file."""
+    """Top self frames and shares per group of a ``py-spy record -f raw`` file."""
     self_counts: Counter[str] = Counter()
-    groups: Counter[str] = Counter()
+    by_group: Counter[str] = Counter()
+    through: Counter[str] = Counter()
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, n = line.rpartition(" ")
@@ -497,15 +516,28 @@ def summarize_profile(path: Path, top: int = 12) -> dict:
         total += count
         frames = stack.split(";")
         self_counts[_short_frame(frames[-1])] += count
-        for group, needles in PROFILE_GROUPS.items():
-            if any(needle in frame for frame in frames for needle in needles):
-                groups[group] += count
+        groups = [_group_of(frame) for frame in frames]
+        by_group[next((g for g in reversed(groups) if g), "other")] += count
+        for group in set(groups) & set(THROUGH):
+            through[group] += count
     total = max(total, 1)
+
+    def pct(counter: Counter[str], n: int | None = None) -> dict[str, float]:
+        return {k: round(100 * v / total, 1) for k, v in counter.most_common(n)}
+
     return {
         "samples": total,
-        "self": {k: round(100 * v / total, 1) for k, v in self_counts.most_common(top)},
-        "inclusive_pct": {k: round(100 * v / total, 1) for k, v in groups.most_common()},
+        "self_pct": pct(self_counts, top),
+        "by_group_pct": pct(by_group),
+        "through_pct": pct(through),
     }
+
+
+def _group_of(frame: str) -> str | None:
+    for group, needles in PROFILE_GROUPS.items():
+        if any(needle in frame for needle in needles):
+            return group
+    return None
 
 
 def _short_frame(frame: str) -> str:

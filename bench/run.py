@@ -54,6 +54,7 @@ from lib import (
     create_kanban_board,
     create_users,
     drop_database,
+    event_log_counters,
     free_port,
     log,
     postgres_processes,
@@ -71,11 +72,9 @@ BENCH_DIR = ROOT / "bench"
 WORKSYNC = str(Path(sys.executable).parent / "worksync")
 BCRYPT_ROUNDS = 4  # setup only registers users; production refuses anything below 12
 NOISE_CORES = 0.25  # CPU used by unrelated processes above which a run is flagged "noisy"
-
-
-KANBAN_COLUMNS = 4
+KANBAN_COLUMNS = 4  # no WIP limits
 KANBAN_CARDS_PER_COLUMN = 50
-PROFILE_SECONDS = 5
+PROFILE_SECONDS = 5  # py-spy, in the middle of each run (BENCH_PROFILE)
 
 
 @dataclass(frozen=True)
@@ -113,10 +112,15 @@ def selected_benchmarks(only: str) -> list[Benchmark]:
 def api_worker_pid(server: Service) -> int | None:
     """One uvicorn worker: the server's child process that uses the most CPU (so not
     multiprocessing's resource tracker)."""
-    procs = server.processes()[1:]
-    if not procs:
-        return None
-    return max(procs, key=lambda p: sum(p.cpu_times()[:2])).pid
+    busiest, most = None, -1.0
+    for p in server.processes()[1:]:
+        try:
+            used = sum(p.cpu_times()[:2])
+        except psutil.Error:
+            continue
+        if used > most:
+            busiest, most = p.pid, used
+    return busiest
 
 
 def env_int(name: str, default: int) -> int:
@@ -295,6 +299,7 @@ def main() -> int:
                 profiler.start(
                     bench.name, {k: v for k, v in pids.items() if v}, delay, PROFILE_SECONDS
                 )
+            log_before = event_log_counters(database_url)
             waits.start()
             meter.start()
             wrk_before = children_cpu_seconds()
@@ -306,6 +311,8 @@ def main() -> int:
             cpu["wrk"] = children_cpu_seconds() - wrk_before
             cpu["machine"] = machine_busy_seconds() - machine_before  # includes all of the above
             result["db_waits"] = waits.stop()
+            if not result["first_error_bodies"]:
+                del result["first_error_bodies"]
             # Busy time none of the above explains: other load on the machine, i.e. noise.
             cpu["other"] = max(
                 0.0, cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine")
@@ -321,6 +328,11 @@ def main() -> int:
                 lag, drained = wait_for_projections(base_url)
                 result["projection_max_lag_after"] = lag
                 result["projection_drained_s"] = drained
+                seq_after, rows_after = event_log_counters(database_url)
+                appended = rows_after - log_before[1]
+                result["events_appended"] = appended
+                # Appends that lost a version clash and were retried (or gave up: 409).
+                result["append_clashes"] = (seq_after - log_before[0]) - appended
             if profiler:
                 result["profiled"] = True  # py-spy pauses the processes it samples
                 result["profile"] = profiler.wait()

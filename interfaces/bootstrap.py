@@ -18,9 +18,11 @@ from application.projects import ProjectsService
 from application.sessions import SessionStore
 from application.store import EventStore, eventstore_env
 from application.tasks import TasksService
+from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.mail import make_mailer
+from interfaces.jobs.time_tracking import make_auto_stop_scheduler
 from projections.base import Projection
 from projections.engine import Projector
 from projections.identity import memberships_of
@@ -61,6 +63,7 @@ class Container:
     tasks: TasksService
     comments: CommentsService
     audit: AuditService
+    time_tracking: TimeTrackingService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     projections: list[Projection] = field(default_factory=all_projections)
@@ -117,6 +120,7 @@ async def open_container(
         tasks=TasksService(store),
         comments=CommentsService(store),
         audit=AuditService(store),
+        time_tracking=TimeTrackingService(store, make_auto_stop_scheduler(settings)),
         pool=pool,
         waiter=waiter,
         projector=projector,

@@ -1,4 +1,4 @@
-"""The ``worksync`` command line: serve, projector, migrate, projections, openapi."""
+"""The ``worksync`` command line: serve, projector, realtime, migrate, projections, openapi."""
 
 from __future__ import annotations
 
@@ -51,8 +51,16 @@ def serve(
     run_migrations: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first")
     ] = False,
+    realtime_emitter: Annotated[
+        bool,
+        typer.Option(
+            "--realtime-emitter/--no-realtime-emitter",
+            help="Stand for election as the Socket.IO event emitter (with REDIS_URL; off when"
+            " a `worksync realtime` process does it)",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the HTTP API (uvicorn)."""
+    """Serve the HTTP API and Socket.IO (/socket.io) with uvicorn."""
     import uvicorn
 
     settings = get_settings()
@@ -69,6 +77,7 @@ def serve(
         console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
     run_projector = embedded if with_projector is None else with_projector
     os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if run_projector else "0"
+    os.environ["WORKSYNC_REALTIME_EMITTER"] = "1" if realtime_emitter else "0"
     uvicorn.run(
         "interfaces.http.app:app_factory",
         factory=True,
@@ -78,6 +87,7 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        ws_per_message_deflate=False,  # Socket.IO frames are small: compression costs CPU
     )
 
 
@@ -93,6 +103,27 @@ def projector() -> None:
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"projector running {len(runner.workers)} projections; Ctrl-C stops")
     runner.run_forever(should_stop=stop.is_set)
+
+
+@app.command()
+def realtime() -> None:
+    """Publish every event to Socket.IO clients through Redis (one emitter is elected by
+    advisory lock; run two for failover), so API processes need not emit."""
+    import asyncio
+    import contextlib
+
+    from interfaces.realtime import run_emitter
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if not settings.redis_url:
+        console.print("[red]a dedicated real-time emitter needs REDIS_URL[/red]")
+        raise typer.Exit(2)
+    url = _database_url()
+    mapper = open_event_store(url, pool_size=1).mapper
+    console.print("real-time emitter running (standing by while another holds the lock)")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_emitter(settings.redis_url, url, mapper))
 
 
 @app.command()

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from domain.kanban import Board, Card
 from projections.base import Projection, handles, row_id
+from projections.time_tracking import TrackedTime
 
 CARD_FIELDS = {"title", "description", "priority", "due_date", "estimated_hours", "labels"}
 COLUMN_FIELDS = {"name", "color", "wip_limit", "is_done_column"}
@@ -43,9 +44,10 @@ def renumber_columns(cur: Cursor, board_id: Any) -> None:
     )
 
 
-class KanbanProjection(Projection):
+class KanbanProjection(TrackedTime, Projection):
     name = "kanban"
-    tables = ("kanban_boards", "kanban_columns", "kanban_cards")
+    tables = ("kanban_boards", "kanban_columns", "kanban_cards", "kanban_card_time")
+    tracked_type, tracked_table, tracked_rows = "card", "kanban_card_time", "kanban_cards"
 
     # Boards ----------------------------------------------------------------------------------
 

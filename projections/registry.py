@@ -11,6 +11,7 @@ from projections.identity import UsersProjection
 from projections.kanban import CardActivitiesProjection, KanbanProjection
 from projections.projects import ProjectsProjection
 from projections.tasks import TasksProjection
+from projections.time_tracking import TimeTrackingProjection
 from projections.workspaces import WorkspacesProjection
 
 
@@ -24,6 +25,7 @@ def all_projections() -> list[Projection]:
         CardActivitiesProjection(),
         TasksProjection(),
         CommentsProjection(),
+        TimeTrackingProjection(),
     ]
 
 

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from domain.projects import Project
 from domain.tasks import Task
 from projections.base import Projection, handles
+from projections.time_tracking import TrackedTime
 
 TASK_COLUMNS = (
     "t.id, t.workspace_id, t.project_id, t.milestone_id, t.parent_task_id, t.title,"
@@ -40,9 +41,10 @@ def _ids(values: list[Any]) -> Jsonb:
     return Jsonb([str(v) for v in values])
 
 
-class TasksProjection(Projection):
+class TasksProjection(TrackedTime, Projection):
     name = "tasks"
-    tables = ("tasks",)
+    tables = ("tasks", "task_time")
+    tracked_type, tracked_table, tracked_rows = "task", "task_time", "tasks"
 
     def _set(self, cur: Cursor, e: Any, assignments: str, values: dict[str, Any]) -> None:
         cur.execute(

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests import authz_comments, authz_kanban, authz_projects, authz_tasks
+from tests import (
+    authz_comments,
+    authz_kanban,
+    authz_projects,
+    authz_tasks,
+    authz_time_tracking,
+)
 from tests.authz import ROLES, Case, World, build_world, expect
 
 WS = "/api/v1/workspaces/{workspace_id}"
@@ -95,6 +101,7 @@ CASES += [
     *authz_kanban.CASES,
     *authz_tasks.CASES,
     *authz_comments.CASES,
+    *authz_time_tracking.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

@@ -288,8 +288,14 @@ def test_bad_card_payloads_are_422(api, client):
 def test_a_comment_on_a_card_shows_in_the_cards_activities(api, client):
     owner, _, _, cols = setup_board(api, client)
     card = create_card(client, owner, cols["To do"], "A")
-    posted = client.post(f"/api/v1/cards/{card['id']}/comments", json={"content": "Looks good"}, headers=owner["headers"])
+    posted = client.post(
+        f"/api/v1/cards/{card['id']}/comments",
+        json={"content": "Looks good"},
+        headers=owner["headers"],
+    )
     assert posted.status_code == 201, posted.text
-    history = client.get(f"/api/v1/cards/{card['id']}/activities", headers=owner["headers"]).json()["data"]
+    history = client.get(f"/api/v1/cards/{card['id']}/activities", headers=owner["headers"]).json()[
+        "data"
+    ]
     assert history[0]["action"] == "commented"
     assert history[0]["details"]["comment_id"] == posted.json()["id"]

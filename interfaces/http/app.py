@@ -1,10 +1,12 @@
-"""The FastAPI application: routers under /api/v1, problem+json errors, request ids, gzip."""
+"""The FastAPI application: routers under /api/v1, problem+json errors, request ids, gzip;
+and the served ASGI app, with Socket.IO at /socket.io beside it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -24,11 +26,13 @@ from interfaces.http import (
     projects,
     ratelimit,
     tasks,
+    time_tracking,
     workspaces,
 )
 from interfaces.http.middleware import RequestContext
 from interfaces.http.security_headers import SecurityHeaders
 from interfaces.logs import configure_logging
+from interfaces.realtime import mount as mount_realtime
 
 API_PREFIX = "/api/v1"
 
@@ -46,9 +50,14 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
         app.state.container = await open_container(
             settings, database_url, with_projector=run_projector
         )
+        realtime = getattr(app.state, "realtime", None)  # set by create_asgi_app
         try:
+            if realtime is not None:
+                await realtime.start(app.state.container)
             yield
         finally:
+            if realtime is not None:
+                await realtime.stop()
             await close_container(app.state.container)
 
     app = FastAPI(
@@ -62,7 +71,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
-    for context in (projects, kanban, tasks, comments, audit, activities):
+    for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
         app.include_router(context.router, prefix=API_PREFIX)
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -80,11 +89,27 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     return app
 
 
-def app_factory() -> FastAPI:
+def create_asgi_app(
+    settings: Settings | None = None,
+    *,
+    with_projector: bool | None = None,
+    realtime_emitter: bool = True,
+) -> socketio.ASGIApp:
+    """The API with Socket.IO mounted beside it at /socket.io (same port)."""
+    settings = settings or get_settings()
+    app = create_app(settings, with_projector=with_projector)
+    return mount_realtime(app, settings, emitter=realtime_emitter)
+
+
+def app_factory() -> socketio.ASGIApp:
     """Entry point for uvicorn workers (``--factory``)."""
     settings = get_settings()
     configure_logging(settings.log_level)
     import os
 
     flag = os.environ.get("WORKSYNC_WITH_PROJECTOR")
-    return create_app(settings, with_projector=None if flag is None else flag == "1")
+    return create_asgi_app(
+        settings,
+        with_projector=None if flag is None else flag == "1",
+        realtime_emitter=os.environ.get("WORKSYNC_REALTIME_EMITTER", "1") == "1",
+    )

@@ -76,7 +76,7 @@ class Fanout:
             )
             self.resyncs += 1
             for subscriber in self.subscribers.values():
-                subscriber.resync()
+                subscriber.resync(intact=self.last)
         self.epoch, self.last = epoch, prev
 
     def revoked_since(self, seq: int, workspace_id: str, user_id: str) -> bool:

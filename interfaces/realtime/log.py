@@ -77,6 +77,13 @@ async def log_head(conn: AsyncConnection) -> int:
     return int(row[0]) if row else 0
 
 
+async def log_channel(conn: AsyncConnection) -> str:
+    """The pub/sub channel: one per log, so deployments sharing a Redis never mix."""
+    cur = await conn.execute("SELECT current_database()")
+    row = await cur.fetchone()
+    return f"worksync:realtime:{row[0] if row else 'default'}"
+
+
 async def read_rows(conn: AsyncConnection, after: int, limit: int) -> list[Row]:
     cur = await conn.execute(
         "SELECT notification_id, originator_id, originator_version, topic, state"

@@ -38,13 +38,14 @@ class Name:
     grant: str | None = None  # user id field who may follow it again
 
 
-W, P, B, C, T, M = (
+W, P, B, C, T, M, TE = (
     "domain.workspaces:Workspace.",
     "domain.projects:Project.",
     "domain.kanban:Board.",
     "domain.kanban:Card.",
     "domain.tasks:Task.",
     "domain.comments:Comment.",
+    "domain.time_tracking:TimeEntry.",
 )
 MEMBER = ("user_id",)
 
@@ -90,6 +91,14 @@ EVENT_NAMES: dict[str, Name] = {
     M + "Deleted": Name("comment:deleted"),
     M + "ReactionAdded": Name("comment:reaction:added"),
     M + "ReactionRemoved": Name("comment:reaction:removed"),
+    # Time entries also reach their user's own room (the user's TimeTracker is not sent).
+    TE + "Started": Name("time:timer:started", notify=MEMBER),
+    TE + "Paused": Name("time:timer:paused", notify=MEMBER),
+    TE + "Resumed": Name("time:timer:resumed", notify=MEMBER),
+    TE + "Stopped": Name("time:timer:stopped", notify=MEMBER),
+    TE + "Recorded": Name("time:entry:created", notify=MEMBER),
+    TE + "Updated": Name("time:entry:updated", notify=MEMBER),
+    TE + "Deleted": Name("time:entry:deleted", notify=MEMBER),
 }
 
 

@@ -57,6 +57,7 @@ class Subscriber:
         self.again = False  # the replay must read the log once more before going live
         self.outbox: deque[Delivery] = deque()
         self.wake = asyncio.Event()
+        self.drained = asyncio.Event()
         self.closed = False
         self._send = send
         self._rooms_changed = rooms_changed
@@ -115,13 +116,17 @@ class Subscriber:
 
     # Replay -------------------------------------------------------------------------------
 
-    def resync(self) -> None:
-        """Read the log again from where the socket is (the live stream may have lost events)."""
+    def resync(self, intact: int | None = None) -> None:
+        """Read the log again from where the socket is: the live stream may have lost events
+        after ``intact`` (the last position the process received before the gap; a live
+        socket was offered everything up to there)."""
         if self.closed:
             return
         if self.replaying:
             self.again = True
             return
+        if intact is not None:
+            self.queued = max(self.queued, intact)
         self.replaying = True
         self.start_replay()
 
@@ -149,8 +154,9 @@ class Subscriber:
             self.queued = max(self.queued, last)
             if more or self.again:
                 self.again = False
-                while len(self.outbox) > REPLAY_BATCH and not self.closed:
-                    await asyncio.sleep(0.01)  # let the sender drain before reading more
+                if len(self.outbox) > REPLAY_BATCH:  # let the sender drain before reading on
+                    self.drained.clear()
+                    await self.drained.wait()
                 continue
             pending, self.pending = self.pending, []
             self.replaying = False
@@ -165,6 +171,7 @@ class Subscriber:
         while not self.closed:
             while self.outbox and not self.closed:
                 await self._send(self.outbox.popleft())
+            self.drained.set()
             self.wake.clear()
             if not self.closed:
                 await self.wake.wait()
@@ -172,6 +179,7 @@ class Subscriber:
     async def close(self) -> None:
         self.closed = True
         self.wake.set()
+        self.drained.set()
         if self._replay is not None:
             self._replay.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
