@@ -30,5 +30,8 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
 
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest -p no:cacheprovider tests/test_api_fuzz.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

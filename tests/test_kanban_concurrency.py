@@ -3,11 +3,7 @@ no move lost, no card in two places, positions dense, live projection equal to a
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +14,7 @@ import pytest
 from interfaces.bootstrap import open_event_store
 from projections.rebuild import rebuild
 from projections.registry import by_name
+from tests.live_server import live_server
 from tests.projection_helpers import snapshot
 
 CLIENTS = 20
@@ -25,50 +22,10 @@ MOVES_PER_CLIENT = 10
 CARDS_PER_CLIENT = 2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(fresh_database_url):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": fresh_database_url,
-        "BCRYPT_ROUNDS": "4",
-        "RATE_LIMIT_ENABLED": "false",
-        "LOG_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from interfaces.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-            "--with-projector",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("server did not start")
-    yield base, fresh_database_url
-    process.terminate()
-    process.wait(10)
+    with live_server(fresh_database_url) as base:
+        yield base, fresh_database_url
 
 
 @pytest.mark.slow
