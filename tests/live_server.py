@@ -1,4 +1,4 @@
-"""A real `worksync serve` process on a free loopback port, for tests that need one."""
+"""Real `worksync` processes (serve, projector) on loopback, for tests that need them."""
 
 from __future__ import annotations
 
@@ -19,44 +19,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def live_server(database_url: str, *extra_args: str) -> Iterator[str]:
-    """Serve on a free port with the projector in-process; yields the base URL."""
-    port = free_port()
-    env = {
+def worksync(database_url: str, *args: str, **env: str) -> subprocess.Popen:
+    """Start a `worksync` command (serve, projector...) against a database."""
+    environment = {
         **os.environ,
         "DATABASE_URL": database_url,
         "BCRYPT_ROUNDS": "4",
         "RATE_LIMIT_ENABLED": "false",
         "LOG_LEVEL": "warning",
+        **env,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from interfaces.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-            "--with-projector",
-            *extra_args,
-        ],
-        env=env,
+    return subprocess.Popen(
+        [sys.executable, "-c", "from interfaces.cli import main; main()", *args],
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.1)
+
+
+@contextmanager
+def live_server(database_url: str, *extra_args: str) -> Iterator[str]:
+    """Serve on a free port with the projector in-process; yields the base URL."""
+    port = free_port()
+    process = worksync(database_url, "serve", "--port", str(port), "--with-projector", *extra_args)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
+        wait_healthy(base, process)
         yield base
     finally:
         process.terminate()
