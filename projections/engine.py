@@ -3,7 +3,14 @@
 Exactly once: a projection's rows and its position (``projection_tracking``) are written in
 the same transaction, many events per transaction. One runner per projection: a session
 advisory lock elects it; others wait as standbys. Woken by LISTEN/NOTIFY on the log's channel.
-A poison event stops only its projection, which records the position and the error.
+The projections a runner leads normally share ONE transaction per batch (one log read, one
+commit); if that batch fails, each projection runs it alone and a poison event stops only its
+projection, which records the position and the error.
+
+The projector's commits are asynchronous (``synchronous_commit = off``): the read model is
+derived from the log, which stays synchronously durable. A server crash can lose the last
+projected batches, never half of one (rows and position commit together), and the projector
+re-applies them from the durable position.
 """
 
 from __future__ import annotations
@@ -207,10 +214,61 @@ class ProjectionWorker:
         )
 
 
+def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
+    """Apply one batch to several projections in ONE transaction: lock their tracking rows,
+    read the log once from the lowest position, give each projection the events past its own
+    position, advance them all and notify once (``name:position,...``).
+
+    Any error rolls the whole batch back and each projection runs it alone instead
+    (``ProjectionWorker.step``), which isolates a poison event to its projection.
+    Returns how many log rows were consumed (0: nothing to do).
+    """
+    by_name = {w.projection.name: w for w in workers}
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "SELECT name, position, state FROM projection_tracking"
+                " WHERE name = ANY(%s) ORDER BY name FOR UPDATE",
+                (list(by_name),),
+                prepare=True,
+            )
+            tracked = {name: int(position) for name, position, state in cur if state == "running"}
+            if not tracked:
+                return 0
+            batch_size = min(by_name[n].batch_size for n in tracked)
+            rows = read_events(cur, min(tracked.values()), batch_size)
+            if not rows:
+                return 0
+            last = rows[-1].position
+            for name, position in tracked.items():
+                worker = by_name[name]
+                mine = [r for r in rows if r.position > position]
+                apply_decoded(cur, worker.projection, worker.decoded, mine)
+            advanced = {name: max(position, last) for name, position in tracked.items()}
+            cur.execute(
+                "UPDATE projection_tracking t SET position = v.position, updated_at = now()"
+                " FROM unnest(%s::text[], %s::bigint[]) AS v(name, position)"
+                " WHERE t.name = v.name",
+                (list(advanced), list(advanced.values())),
+                prepare=True,
+            )
+            cur.execute(
+                "SELECT pg_notify(%s, %s)",
+                (PROGRESS_CHANNEL, ",".join(f"{n}:{p}" for n, p in advanced.items())),
+                prepare=True,
+            )
+            return len(rows)
+    except psycopg.OperationalError:
+        raise
+    except Exception:
+        log.warning("projection batch failed; running each projection alone")
+        return max((w.step(conn) for w in workers), default=0)
+
+
 class Projector:
     """All projections in one thread on one connection: it LISTENs on that connection, holds
-    one advisory lock per projection it leads (others stand by), and applies each projection
-    in its own transactions, decoding every event once."""
+    one advisory lock per projection it leads (others stand by), and applies the projections
+    it leads together, one transaction per batch, decoding every event once."""
 
     def __init__(
         self,
@@ -250,6 +308,7 @@ class Projector:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute("SET synchronous_commit = off")  # see the module docstring
                     for channel in (EVENTS_CHANNEL, CONTROL_CHANNEL):
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     self._loop(conn)
@@ -274,11 +333,8 @@ class Projector:
             if time.monotonic() - last_election >= self.idle_wait:
                 self._elect(conn)
                 last_election = time.monotonic()
-            busy = False
-            for worker in self.workers:
-                if worker.is_leader and worker.step(conn) >= worker.batch_size:
-                    busy = True
-            if busy:
+            leading = [w for w in self.workers if w.is_leader]
+            if leading and step_together(conn, leading) >= min(w.batch_size for w in leading):
                 continue
             for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
                 pass  # any append or control message: go round again

@@ -56,10 +56,12 @@ class ProjectionWaiter:
                     await self._refresh(conn)
                     self._ready.set()
                     async for note in conn.notifies():
-                        name, _, pos = note.payload.rpartition(":")
+                        # "name:position", or several joined by "," (one batch, many projections)
                         async with self._changed:
-                            if int(pos) > self.positions.get(name, 0):
-                                self.positions[name] = int(pos)
+                            for item in note.payload.split(","):
+                                name, _, pos = item.rpartition(":")
+                                if int(pos) > self.positions.get(name, 0):
+                                    self.positions[name] = int(pos)
                             self._changed.notify_all()
             except asyncio.CancelledError:
                 raise
