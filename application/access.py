@@ -14,7 +14,7 @@ from domain.workspaces import Workspace
 
 def role_in(store: EventStore, workspace_id: UUID, user_id: UUID) -> str | None:
     try:
-        workspace = store.load(Workspace, workspace_id)
+        workspace = store.load(Workspace, workspace_id, copy=False)
     except NotFound:
         return None
     return workspace.role_of(user_id)

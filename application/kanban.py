@@ -16,10 +16,14 @@ from application.errors import Invalid, NotFound
 from application.store import EventStore, Saved, check_version
 from domain.kanban import Board, Card
 
+REMEMBERED = 100_000  # card id -> board id, board id -> workspace id, per process
+
 
 class KanbanService:
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        self._card_boards: dict[UUID, UUID] = {}
+        self._board_workspaces: dict[UUID, UUID] = {}
 
     def board(self, board_id: UUID, actor_id: UUID, action: Action) -> Board:
         board = self.store.load(Board, board_id, "board")
@@ -28,11 +32,31 @@ class KanbanService:
             raise NotFound("board not found")
         return board
 
+    def _authorize(self, board_id: UUID, actor_id: UUID, action: Action) -> None:
+        """The access check, made before a command takes the board's turn so the turn stays
+        short. A board never changes workspace, so that is remembered."""
+        workspace_id = self._board_workspaces.get(board_id)
+        if workspace_id is None:
+            workspace_id = self.store.load(Board, board_id, "board", copy=False).workspace_id
+            if len(self._board_workspaces) >= REMEMBERED:
+                self._board_workspaces.clear()
+            self._board_workspaces[board_id] = workspace_id
+        require(self.store, workspace_id, actor_id, action, "board")
+
+    def _live_board(self, board_id: UUID) -> Board:
+        """A working copy of the board (access already checked by ``_authorize``)."""
+        board = self.store.load(Board, board_id, "board")
+        if board.deleted:
+            raise NotFound("board not found")
+        return board
+
     def _on_board(
         self, board_id: UUID, actor_id: UUID, change: Any, expected: int | None = None
     ) -> Saved:
+        self._authorize(board_id, actor_id, Action.BOARD_WRITE)
+
         def command() -> tuple[Any, list[Board]]:
-            board = self.board(board_id, actor_id, Action.BOARD_WRITE)
+            board = self._live_board(board_id)
             check_version(board, expected)
             return change(board), [board]
 
@@ -174,12 +198,26 @@ class KanbanService:
 
         return self.store.run(command, serialize_on=board_id)
 
-    def card(self, card_id: UUID, actor_id: UUID, action: Action) -> tuple[Card, Board]:
-        card = self.store.load(Card, card_id, "card")
+    def card(
+        self, card_id: UUID, actor_id: UUID, action: Action, *, copy: bool = True
+    ) -> tuple[Card, Board]:
+        """The card and its board (the caller may act on them); ``copy=False``: the card is
+        only read (the board is always a working copy)."""
+        card = self.store.load(Card, card_id, "card", copy=copy)
         board = self.board(card.board_id, actor_id, action)
         if card.deleted:
             raise NotFound("card not found")
         return card, board
+
+    def _board_of(self, card_id: UUID) -> UUID:
+        """The board a card belongs to (a card never changes boards, so it is remembered)."""
+        board_id = self._card_boards.get(card_id)
+        if board_id is None:
+            board_id = self.store.load(Card, card_id, "card", copy=False).board_id
+            if len(self._card_boards) >= REMEMBERED:
+                self._card_boards.clear()
+            self._card_boards[card_id] = board_id
+        return board_id
 
     def update_card(
         self, card_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
@@ -195,7 +233,7 @@ class KanbanService:
         return self.store.run(command)
 
     def delete_card(self, card_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
-        board_id = self.store.load(Card, card_id, "card").board_id
+        board_id = self._board_of(card_id)
 
         def command() -> tuple[None, list[Any]]:
             card, board = self.card(card_id, actor_id, Action.BOARD_WRITE)
@@ -217,10 +255,12 @@ class KanbanService:
         override_reason: str | None,
     ) -> Saved:
         """One event on the board; a no-op move records nothing."""
-        board_id = self.store.load(Card, card_id, "card").board_id
+        board_id = self._board_of(card_id)
+        self._authorize(board_id, actor_id, Action.BOARD_WRITE)
 
         def command() -> tuple[bool, list[Board]]:
-            _, board = self.card(card_id, actor_id, Action.BOARD_WRITE)
+            # A deleted card is no longer on its board: move_card answers "card not found".
+            board = self._live_board(board_id)
             moved = board.move_card(
                 actor_id=actor_id,
                 card_id=card_id,

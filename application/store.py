@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import getpass
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 from weakref import WeakValueDictionary
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
@@ -30,6 +32,7 @@ from domain.time_tracking import TimeTracker
 
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
+CLUSTER_LOCK_TIMEOUT_MS = 2000  # waiting longer for a hot board's turn: fall back to retries
 
 
 class DateAsISO(Transcoding):
@@ -128,11 +131,17 @@ class EventStore(Application):
         transcoder.register(DateAsISO())
         transcoder.register(SetAsList())
 
-    def load(self, cls: type[T], aggregate_id: UUID, what: str | None = None) -> T:
-        """Load an aggregate of the given class or raise NotFound."""
+    def load(
+        self, cls: type[T], aggregate_id: UUID, what: str | None = None, *, copy: bool = True
+    ) -> T:
+        """Load an aggregate of the given class or raise NotFound.
+
+        ``copy=False`` returns the cached instance itself (no deep copy): only for reading,
+        never for an aggregate the caller will change or save.
+        """
         label = what or cls.__name__.lower()
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             raise NotFound(f"{label} not found") from None
         if not isinstance(aggregate, cls):
@@ -151,13 +160,43 @@ class EventStore(Application):
         """Run ``command`` (returns (value, aggregates to save)); retry on version clashes.
 
         Domain rule violations become application errors: RuleBroken -> Conflict,
-        Gone -> NotFound. ``serialize_on`` names a hot aggregate (a board): commands on it in
-        this process take turns, so they clash only with other processes.
+        Gone -> NotFound. ``serialize_on`` names a hot aggregate (a board): commands on it take
+        turns, in this process (a thread lock) and across processes (a PostgreSQL advisory
+        lock held for the command), so they do not load, clash and retry.
         """
         if serialize_on is None:
             return self._run(command)
-        with self._lock_for(serialize_on):
+        with self._lock_for(serialize_on), self._cluster_lock(serialize_on):
             return self._run(command)
+
+    @contextmanager
+    def _cluster_lock(self, aggregate_id: UUID) -> Iterator[None]:
+        """A transaction-scoped advisory lock on its own pooled connection, held while the
+        command runs (three round trips: BEGIN, lock, COMMIT). Waiting is bounded: after
+        CLUSTER_LOCK_TIMEOUT_MS the command runs anyway and relies on optimistic concurrency.
+        The server drops the lock if this process dies or the command stalls past the
+        idle-in-transaction timeout."""
+        key = int.from_bytes(aggregate_id.bytes[:8], "big", signed=True)
+        with self.recorder.datastore.get_connection() as conn:
+            locked = True
+            try:
+                with conn.transaction():
+                    try:
+                        conn.execute(
+                            "SELECT set_config('lock_timeout', %s, true),"
+                            " pg_advisory_xact_lock(%s)",
+                            (f"{CLUSTER_LOCK_TIMEOUT_MS}ms", key),
+                            prepare=True,
+                        )
+                    except psycopg.errors.LockNotAvailable:
+                        locked = False
+                        raise
+                    yield
+            except psycopg.errors.LockNotAvailable:
+                if locked:
+                    raise
+            if not locked:
+                yield
 
     def _run(self, command: Callable[[], tuple[Any, list[Aggregate]]]) -> Saved:
         for attempt in range(self.max_attempts):

@@ -4,6 +4,7 @@ column; WIP limits are checked here, in one place, on create and on move."""
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,18 @@ class Board(Aggregate):
         self.deleted = False
 
     # Queries on the aggregate's state --------------------------------------------------------
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Board:
+        """A command's working copy of a cached board, made cheaply: a card's place is
+        replaced, never changed in place, so the card map is copied shallowly (a generic deep
+        copy of a 200-card board was a sixth of a move's CPU)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.cards = dict(self.cards)
+        clone.columns = {key: dict(column) for key, column in self.columns.items()}
+        clone.settings = copy.deepcopy(self.settings, memo)
+        clone._pending_events = list(self._pending_events)
+        return clone
 
     def _check_live(self) -> None:
         if self.deleted:

@@ -52,3 +52,48 @@ def test_profile_updates_record_only_changed_fields():
     user.update_profile(actor_id=user.id, name="Ann", avatar_url="https://x/a.png")
     (event,) = user.collect_events()
     assert event.changes == {"avatar_url": "https://x/a.png"}
+
+
+def test_a_boards_working_copy_changes_without_touching_the_cached_original():
+    import copy
+
+    from domain.kanban import Board
+
+    actor = uuid.uuid4()
+    board = Board(
+        workspace_id=uuid.uuid4(),
+        project_id=uuid.uuid4(),
+        name="B",
+        description=None,
+        settings={"swimlanes": ["a"]},
+        actor_id=actor,
+    )
+    todo, done = uuid.uuid4(), uuid.uuid4()
+    for column_id, name in ((todo, "Todo"), (done, "Done")):
+        board.add_column(
+            actor_id=actor,
+            column_id=column_id,
+            name=name,
+            color=None,
+            wip_limit=None,
+            is_done_column=False,
+            position=None,
+        )
+    card = uuid.uuid4()
+    board.place_card(
+        actor_id=actor, card_id=card, column_id=todo, position=None, override_reason=None
+    )
+    board.collect_events()
+    before = (copy.deepcopy(board.cards), copy.deepcopy(board.columns), board.version)
+
+    clone = copy.deepcopy(board)
+    clone.move_card(actor_id=actor, card_id=card, column_id=done, position=0)
+    clone.update_column(actor_id=actor, column_id=todo, name="Later")
+    clone.settings["swimlanes"].append("b")
+
+    assert (board.cards, board.columns, board.version) == before
+    assert board.settings == {"swimlanes": ["a"]}
+    assert board.collect_events() == []
+    assert clone.cards[str(card)]["column_id"] == str(done)
+    assert clone.columns[str(todo)]["name"] == "Later"
+    assert [type(e).__name__ for e in clone.collect_events()] == ["CardMoved", "ColumnUpdated"]

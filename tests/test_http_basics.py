@@ -62,3 +62,35 @@ def test_openapi_lists_the_first_slice(client):
         "/api/v1/workspaces/{workspace_id}",
     ):
         assert path in paths
+
+
+def test_no_route_dependency_runs_in_the_thread_pool(client):
+    """FastAPI runs a plain-function or class dependency in a worker thread: a hop (and a
+    thread wake-up) on every request. Every dependency of every route is a coroutine."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    def calls(dependant):
+        for sub in dependant.dependencies:
+            yield sub.call
+            yield from calls(sub)
+
+    def api_routes(routes):
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.120)
+                yield from api_routes(route.original_router.routes)
+
+    sync = set()
+    checked = 0
+    for route in api_routes(client.app.routes):
+        checked += 1
+        assert inspect.iscoroutinefunction(route.endpoint), route.path
+        for call in calls(route.dependant):
+            target = call if inspect.isfunction(call) else type(call).__call__
+            if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
+                sync.add(f"{route.path}: {getattr(call, '__name__', type(call).__name__)}")
+    assert checked > 50
+    assert not sync

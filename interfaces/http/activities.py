@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from application.errors import Invalid, NotFound
 from interfaces.http.deps import Conn, CurrentUser
-from interfaces.http.pagination import Page, PageParams, decode_int_cursor, paginate
+from interfaces.http.pagination import Page, PageQuery, decode_int_cursor, paginate
 from projections import activities as queries
 from projections import workspaces as workspace_queries
 
@@ -49,7 +49,7 @@ async def list_workspace_activities(
     workspace_id: UUID,
     caller: CurrentUser,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     project_id: UUID | None = None,
     user_id: UUID | None = None,
     object_type: Annotated[str | None, Query(min_length=1, max_length=50)] = None,

@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from application.authorization import Action
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
-from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import comments as queries
@@ -135,7 +135,7 @@ async def list_card_comments(
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
 ) -> Page[CommentOut]:
     """A card's comments, oldest first, with their reactions summarized."""
     return await _list("card", card_id, caller, container, conn, page)
@@ -159,7 +159,7 @@ async def list_task_comments(
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
 ) -> Page[CommentOut]:
     """A task's comments, oldest first, with their reactions summarized."""
     return await _list("task", task_id, caller, container, conn, page)

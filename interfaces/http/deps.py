@@ -19,7 +19,7 @@ from interfaces.bootstrap import Container
 from projections.identity import get_user
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     return request.app.state.container
 
 
@@ -65,7 +65,7 @@ async def current_user(
 CurrentUser = Annotated[Caller, Depends(current_user)]
 
 
-def if_match(
+async def if_match(
     if_match: Annotated[
         str | None,
         Header(description="Expected current version; a stale one gets 412", max_length=64),

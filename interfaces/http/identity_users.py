@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from application.errors import Forbidden, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.identity import client_of
-from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import AvatarUrl, Name, Strict, UserOut
 from projections.identity import get_user, list_users
 
@@ -28,7 +28,7 @@ class UserUpdate(Strict):
 async def users(
     caller: CurrentUser,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     q: Annotated[str | None, Query(max_length=100, description="search name or e-mail")] = None,
 ) -> Page[UserOut]:
     if caller.role != "admin":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
@@ -26,7 +26,7 @@ from interfaces.http.kanban_schemas import (
 )
 from interfaces.http.pagination import (
     Page,
-    PageParams,
+    PageQuery,
     decode_int_cursor,
     decode_time_id_cursor,
     paginate,
@@ -64,7 +64,7 @@ async def _card_or_accepted(
 
 @router.get("/projects/{project_id}/boards", response_model=Page[BoardOut])
 async def list_boards(
-    project_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+    project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[BoardOut]:
     if not await q.project_visible(conn, project_id, caller.id):
         raise NotFound("project not found")
@@ -250,7 +250,7 @@ async def move_column(
 
 @router.get("/columns/{column_id}/cards", response_model=Page[CardOut])
 async def list_cards(
-    column_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+    column_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[CardOut]:
     await _column_board(conn, column_id, caller.id)
     rows = await q.cards_of_column(
@@ -357,7 +357,7 @@ async def move_card(
 
 @router.get("/cards/{card_id}/activities", response_model=Page[CardActivityOut])
 async def card_activities(
-    card_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+    card_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[CardActivityOut]:
     if await q.card(conn, card_id, caller.id) is None:
         raise NotFound("card not found")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import orjson
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
 from application.errors import Invalid
@@ -45,13 +45,21 @@ def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
 
 
 class PageParams:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(max_length=512)] = None,
-    ) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> None:
         self.limit = limit
         self.cursor = cursor
+
+
+async def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PageParams:
+    """``?limit=&cursor=`` (async: FastAPI runs a plain function or class dependency in a
+    worker thread, a hop every request would pay for)."""
+    return PageParams(limit, cursor)
+
+
+PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
 def paginate(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -20,7 +20,7 @@ from interfaces.http.activities import ActivityOut, feed_page
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import (
     Page,
-    PageParams,
+    PageQuery,
     decode_int_cursor,
     decode_time_id_cursor,
     paginate,
@@ -130,7 +130,7 @@ async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[s
 async def list_projects(
     caller: CurrentUser,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     workspace_id: UUID | None = None,
     status: Status | None = None,
 ) -> Page[ProjectOut]:
@@ -238,7 +238,7 @@ class MemberAdd(BaseModel):
 
 @router.get("/{project_id}/members", response_model=Page[MemberOut])
 async def list_members(
-    project_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+    project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[MemberOut]:
     await visible_project(conn, project_id, caller.id)
     rows = await queries.list_members(
@@ -278,7 +278,7 @@ async def remove_member(
 
 @router.get("/{project_id}/activity", response_model=Page[ActivityOut])
 async def project_activity(
-    project_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+    project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[ActivityOut]:
     """Everything that happened to the project and in it, newest first."""
     project = await visible_project(conn, project_id, caller.id)

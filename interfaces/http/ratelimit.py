@@ -364,14 +364,14 @@ def install(app: FastAPI, rate_limits: RateLimits) -> RateLimits:
     return rate_limits
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+async def get_rate_limits(request: Request) -> RateLimits:
     rate_limits = getattr(request.app.state, "rate_limits", None)
     if rate_limits is None:
         raise RuntimeError("rate limits are not installed: call ratelimit.install(app, ...)")
     return rate_limits
 
 
-def request_ip(request: Request) -> str:
+async def request_ip(request: Request) -> str:
     return client_ip(request.scope)
 
 

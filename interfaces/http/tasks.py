@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import (
     AfterValidator,
@@ -26,7 +26,7 @@ from pydantic import (
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
-from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks as queries
@@ -139,7 +139,7 @@ async def list_tasks(
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     task_status: Annotated[Status | None, Query(alias="status")] = None,
     priority: Annotated[Priority | None, Query()] = None,
     assignee_id: Annotated[UUID | None, Query()] = None,

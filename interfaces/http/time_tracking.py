@@ -17,14 +17,14 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from application.authorization import POLICY, Action, allowed
 from application.errors import Forbidden, Invalid, NotFound
 from domain.time_tracking import SETTINGS_DEFAULTS
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
-from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, Accepted, accepted, set_etag
 from interfaces.http.time_tracking_schemas import (
     DayOut,
@@ -98,7 +98,7 @@ async def list_entries(
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     project_id: UUID | None = None,
     task_id: UUID | None = None,
     user_id: Annotated[UUID | None, Query(description="a user's entries you may see")] = None,

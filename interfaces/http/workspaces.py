@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Path, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
-from interfaces.http.pagination import Page, PageParams, decode_time_id_cursor, paginate
+from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import workspaces as queries
@@ -60,9 +60,7 @@ def accepted(ident: UUID, position: int | None) -> JSONResponse:
 
 
 @router.get("", response_model=Page[WorkspaceOut])
-async def list_workspaces(
-    caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
-) -> Page[WorkspaceOut]:
+async def list_workspaces(caller: CurrentUser, conn: Conn, page: PageQuery) -> Page[WorkspaceOut]:
     rows = await queries.list_for_member(
         conn, caller.id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
@@ -194,7 +192,7 @@ async def _member_or_accepted(
 
 @router.get("/{workspace_id}/members", response_model=Page[MemberOut])
 async def list_members(
-    workspace_id: UUID, caller: CurrentUser, conn: Conn, page: Annotated[PageParams, Depends()]
+    workspace_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[MemberOut]:
     if await queries.get_for_member(conn, workspace_id, caller.id) is None:
         raise NotFound("workspace not found")
