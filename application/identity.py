@@ -61,9 +61,12 @@ class Tokens:
 
     algorithm = "HS256"
 
+    verified_remembered = 10_000  # tokens whose signature was checked, per process
+
     def __init__(self, settings: Settings) -> None:
         self.secret = settings.jwt_secret
         self.expires_in = settings.jwt_expires_in
+        self._verified: dict[str, tuple[AccessClaims, int]] = {}  # token -> claims, exp
 
     def issue(self, user_id: UUID, session_id: UUID | None = None) -> str:
         now = int(time.time())
@@ -79,7 +82,14 @@ class Tokens:
         return jwt.encode(claims, self.secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> AccessClaims:
-        """The claims of a valid, unexpired access token; Unauthorized otherwise."""
+        """The claims of a valid, unexpired access token; Unauthorized otherwise.
+
+        A token already verified is recognised until it expires without decoding it again
+        (a client sends the same token for up to 15 minutes); whether its session is still
+        open is the caller's check, on every request."""
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
         try:
             claims = jwt.decode(
                 token,
@@ -95,9 +105,14 @@ class Tokens:
             raise Unauthorized("not an access token")
         try:
             sid = claims.get("sid")
-            return AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
+            verified = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
+            expires = int(claims["exp"])
         except (ValueError, TypeError):
             raise Unauthorized("invalid access token") from None
+        if len(self._verified) >= self.verified_remembered:
+            self._verified.clear()
+        self._verified[token] = (verified, expires)
+        return verified
 
 
 class IdentityService:

@@ -78,19 +78,35 @@ function done(summary, latency, requests)
    table.sort(samples)
    local seconds = summary.duration / 1e6
    local name = threads[1] and threads[1]:get("bench_name") or "unknown"
+   local p50, p90, p99 =
+      latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000
+   -- A script may report its own percentiles (e.g. projection lag) through bench_percentiles:
+   -- it returns p50, p90, p99 in ms and a JSON fragment with more fields (or nil).
+   local extra = ""
+   if bench_percentiles then
+      local request_p50, request_p99 = p50, p99
+      p50, p90, p99, extra = bench_percentiles(threads)
+      extra = string.format(
+         '"request_p50_ms": %.2f, "request_p99_ms": %.2f, %s',
+         request_p50,
+         request_p99,
+         extra and (extra .. ", ") or ""
+      )
+   end
    io.write(
       string.format(
          '{"name": "%s", "throughput": %.1f, "p50_ms": %.2f, "p90_ms": %.2f, '
-            .. '"p99_ms": %.2f, "max_ms": %.2f, "errors": %d, "non2xx": %d, "requests": %d, '
+            .. '"p99_ms": %.2f, "max_ms": %.2f, "errors": %d, %s"non2xx": %d, "requests": %d, '
             .. '"duration_s": %.2f, "socket_errors": {"connect": %d, "read": %d, "write": %d, '
             .. '"timeout": %d}, "statuses": {%s}, "first_error_bodies": {%s}}\n',
          name,
          summary.requests / seconds,
-         latency:percentile(50) / 1000,
-         latency:percentile(90) / 1000,
-         latency:percentile(99) / 1000,
+         p50,
+         p90,
+         p99,
          latency.max / 1000,
          errors,
+         extra,
          non2xx,
          summary.requests,
          seconds,

@@ -341,6 +341,17 @@ def write_kanban_lua_data(board: KanbanBoard, path: Path) -> None:
     )
 
 
+def write_lag_lua_data(boards: list[KanbanBoard], path: Path) -> None:
+    """bench/lag.lua's data: each board with its owner's token, its columns and cards."""
+    q = _lua_string
+    entries = [
+        f"    {{ token = {q(b.tokens[0])}, columns = {{{', '.join(q(c) for c in b.column_ids)}}},"
+        f" cards = {{{', '.join(q(c) for c in b.card_ids)}}} }}"
+        for b in boards
+    ]
+    path.write_text("return {\n  boards = {\n" + ",\n".join(entries) + "\n  },\n}\n")
+
+
 def projection_status(base_url: str) -> dict:
     """/ready: log head and projection lag (after a command run, should drain to 0)."""
     try:

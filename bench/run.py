@@ -64,6 +64,7 @@ from lib import (
     wait_for_health,
     wait_for_projections,
     write_kanban_lua_data,
+    write_lag_lua_data,
     write_lua_data,
 )
 
@@ -86,27 +87,34 @@ class Benchmark:
     command: bool  # appends events and waits for projections
 
 
+LAG_RATE = int(os.environ.get("BENCH_LAG_RATE") or 500)  # commands/s for projection_lag
+LAG_BOARDS = 16  # one per user, in the user's own workspace
+LAG_CARDS_PER_COLUMN = 8
+
 BENCHMARKS = (
     Benchmark("workspace_create", "workspace", "workspaces.lua", "create", command=True),
     Benchmark("workspace_read", "workspace", "workspaces.lua", "read", command=False),
     Benchmark("card_move", "kanban", "kanban.lua", "move", command=True),
     Benchmark("board_read", "kanban", "kanban.lua", "read", command=False),
+    Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
 )
+REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
 
 
-def selected_benchmarks(only: str) -> list[Benchmark]:
+def selected_benchmarks(only: str) -> tuple[list[Benchmark], bool]:
+    """The HTTP benchmarks selected, and whether the rebuild benchmark is."""
     if not only.strip():
-        return list(BENCHMARKS)
+        return list(BENCHMARKS), True
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS}
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | {REBUILD}
     if unknown := wanted - known:
         raise RuntimeError(
             f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
         )
-    return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted]
+    return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], REBUILD in wanted
 
 
 def api_worker_pid(server: Service) -> int | None:
@@ -160,6 +168,7 @@ def run_wrk(
         "--",
         bench.mode,
         str(data_file),
+        str(threads),
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if proc.returncode != 0:
@@ -182,7 +191,7 @@ def main() -> int:
         return 2
 
     seconds = env_int("BENCH_SECONDS", 10)
-    benches = selected_benchmarks(os.environ.get("BENCH_ONLY", ""))
+    benches, with_rebuild = selected_benchmarks(os.environ.get("BENCH_ONLY", ""))
     groups = {b.group for b in benches}
     n_users = env_int("BENCH_USERS", 50)
     kanban_users = env_int("BENCH_KANBAN_USERS", 8)
@@ -203,6 +212,11 @@ def main() -> int:
             log(f"BENCH_PROFILE needs BENCH_SECONDS >= {PROFILE_SECONDS + 2}")
             return 2
         profiler = Profiler(exe, Path(profile_dir).resolve())
+
+    if not benches:  # BENCH_ONLY=rebuild: no server needed
+        results = [run_rebuild_benchmark()] if with_rebuild else []
+        describe_run(results, machine_description(admin_url), seconds, {})
+        return 0
 
     tmp = Path(tempfile.mkdtemp(prefix="worksync-bench-"))
     env = {
@@ -253,7 +267,9 @@ def main() -> int:
 
         # Setup, not measured.
         count = max(
-            n_users if "workspace" in groups else 0, kanban_users if "kanban" in groups else 0
+            n_users if "workspace" in groups else 0,
+            kanban_users if "kanban" in groups else 0,
+            LAG_BOARDS if "lag" in groups else 0,
         )
         log(
             f"setup (not measured): {count} users, one workspace each; "
@@ -279,6 +295,23 @@ def main() -> int:
             )
             data_files["kanban.lua"] = tmp / "kanban.lua"
             write_kanban_lua_data(board, data_files["kanban.lua"])
+        if "lag" in groups:
+            log(
+                f"setup: {LAG_BOARDS} boards (one per user, in the user's workspace), "
+                f"{KANBAN_COLUMNS} columns x {LAG_CARDS_PER_COLUMN} cards"
+            )
+            boards = [
+                create_kanban_board(
+                    base_url,
+                    user,
+                    [],
+                    columns=KANBAN_COLUMNS,
+                    cards_per_column=LAG_CARDS_PER_COLUMN,
+                )
+                for user in users[:LAG_BOARDS]
+            ]
+            data_files["lag.lua"] = tmp / "lag.lua"
+            write_lag_lua_data(boards, data_files["lag.lua"])
         log(f"setup took {time.monotonic() - started:.1f}s")
 
         meter = CpuMeter(
@@ -343,7 +376,7 @@ def main() -> int:
                     "busy during this run; its figures are not comparable"
                 )
             print(report, file=sys.stderr, flush=True)
-            log(json.dumps(result))
+            print(json.dumps(result), flush=True)  # stdout: one JSON line per benchmark
             if result["errors"]:
                 log(f"{result['errors']} errors in {bench.name}; server log tail:")
                 print(server.log_tail(), file=sys.stderr)
@@ -353,12 +386,7 @@ def main() -> int:
                     raise RuntimeError(f"{service.name} died:\n{service.log_tail()}")
             results.append(result)
 
-        machine = {
-            "cores": psutil.cpu_count(logical=True),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "postgres": server_version(admin_url),
-        }
+        machine = machine_description(admin_url)
     finally:
         for service in reversed(services):
             service.stop()
@@ -385,15 +413,50 @@ def main() -> int:
             "cards": KANBAN_COLUMNS * KANBAN_CARDS_PER_COLUMN,
             "move_positions": "0..50 at random, any card to any column of the one board",
         }
-    summary = {
-        "benchmarks": results,
+    if with_rebuild:
+        results.append(run_rebuild_benchmark())
+    describe_run(results, machine, seconds, config)
+    return 0
+
+
+def run_rebuild_benchmark() -> dict:
+    """bench/rebuild.py in its own process (its own database); its last stdout line is the
+    benchmark's JSON line, printed here too."""
+    log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "rebuild.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"bench/rebuild.py exited with {proc.returncode}:\n{proc.stdout}")
+    result = json.loads(lines[-1])
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def machine_description(admin_url: str) -> dict:
+    return {
+        "cores": psutil.cpu_count(logical=True),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "postgres": server_version(admin_url),
+    }
+
+
+def describe_run(results: list[dict], machine: dict, seconds: int, config: dict) -> None:
+    """The run's context, on stderr (stdout holds only the benchmarks' lines)."""
+    run = {
+        "benchmarks": [r["name"] for r in results],
         "machine": machine,
         "seconds": seconds,
         "config": config,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    print(json.dumps(summary), flush=True)
-    return 0
+    log("run: " + json.dumps(run))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from interfaces.jobs.time_tracking import make_auto_stop_scheduler
 from projections.base import Projection
 from projections.engine import Projector
 from projections.identity import memberships_of
+from projections.kanban_queries import BoardDocuments
 from projections.registry import affected_by, all_projections
 from projections.waiter import ProjectionWaiter
 
@@ -66,6 +67,7 @@ class Container:
     time_tracking: TimeTrackingService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
+    boards: BoardDocuments
     projections: list[Projection] = field(default_factory=all_projections)
     projector: Projector | None = None
 
@@ -123,6 +125,7 @@ async def open_container(
         time_tracking=TimeTrackingService(store, make_auto_stop_scheduler(settings)),
         pool=pool,
         waiter=waiter,
+        boards=BoardDocuments(waiter.positions),
         projector=projector,
     )
 

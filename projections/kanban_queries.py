@@ -3,9 +3,11 @@ is built as one JSON document by PostgreSQL: it is the clients' main read."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
@@ -34,19 +36,23 @@ CARD_JSON = (
     " 'attachments', k.attachments, 'completed_at', k.completed_at, 'created_at', k.created_at,"
     " 'updated_at', k.updated_at, 'version', k.version)"
 )
-BOARD_DOCUMENT = (
+BOARD_BODY = (
     "SELECT json_build_object('id', b.id, 'project_id', b.project_id, 'workspace_id',"
     " b.workspace_id, 'name', b.name, 'description', b.description, 'settings', b.settings,"
     " 'created_at', b.created_at, 'updated_at', b.updated_at, 'version', b.version,"
-    " 'role', m.role, 'columns', coalesce((SELECT json_agg(json_build_object('id', c.id,"
+    " 'columns', coalesce((SELECT json_agg(json_build_object('id', c.id,"
     " 'board_id', c.board_id, 'name', c.name, 'position', c.position, 'color', c.color,"
     " 'wip_limit', c.wip_limit, 'is_done_column', c.is_done_column, 'created_at', c.created_at,"
     " 'updated_at', c.updated_at, 'version', c.version, 'cards', coalesce((SELECT"
     f" json_agg({CARD_JSON} ORDER BY k.position) FROM kanban_cards k WHERE k.column_id = c.id),"
     " '[]'::json)) ORDER BY c.position) FROM kanban_columns c WHERE c.board_id = b.id), '[]'::json)"
-    ")::text FROM kanban_boards b JOIN workspace_members m ON m.workspace_id = b.workspace_id"
-    " AND m.user_id = %s WHERE b.id = %s"
+    ")::text FROM kanban_boards b WHERE b.id = %s"
 )
+BOARD_ROLE = (
+    "SELECT m.role FROM kanban_boards b JOIN workspace_members m"
+    " ON m.workspace_id = b.workspace_id AND m.user_id = %s WHERE b.id = %s"
+)
+KANBAN = "kanban"  # the projection that owns every table of the board document
 
 
 async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -61,11 +67,45 @@ async def _all(conn: AsyncConnection, query: str, params: dict[str, Any]) -> lis
         return await cur.fetchall()
 
 
-async def board_document(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> str | None:
-    """The board, its columns and their cards in order, as JSON text (members only)."""
-    cur = await conn.execute(BOARD_DOCUMENT, (user_id, board_id), prepare=True)
-    row = await cur.fetchone()
-    return row[0] if row else None
+class BoardDocuments:
+    """The board read: the board, its columns and their cards in order, as JSON built by
+    PostgreSQL (one query), plus the caller's role.
+
+    Building a 200-card document costs PostgreSQL milliseconds, so each process keeps the
+    documents it built, tagged with the ``kanban`` projection's position at the time (from
+    the read-your-writes waiter, which follows the projectors' progress). A document is
+    served again only while that position has not moved: every table in it is written by
+    that projection alone, in transactions that advance it. The caller's membership and
+    role are read on every request.
+    """
+
+    def __init__(self, positions: dict[str, int], capacity: int = 128) -> None:
+        self.positions = positions  # projection name -> position, kept current by the waiter
+        self.capacity = capacity
+        self._documents: OrderedDict[UUID, tuple[int, bytes]] = OrderedDict()
+
+    async def get(self, conn: AsyncConnection, board_id: UUID, user_id: UUID) -> bytes | None:
+        position = self.positions.get(KANBAN)  # before reading: a later change moves it
+        cur = await conn.execute(BOARD_ROLE, (user_id, board_id), prepare=True)
+        member = await cur.fetchone()
+        if member is None:
+            return None
+        cached = self._documents.get(board_id)
+        if cached is not None and position is not None and cached[0] == position:
+            self._documents.move_to_end(board_id)
+            body = cached[1]
+        else:
+            cur = await conn.execute(BOARD_BODY, (board_id,), prepare=True)
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            body = row[0].encode()
+            if position is not None:
+                self._documents[board_id] = (position, body)
+                self._documents.move_to_end(board_id)
+                while len(self._documents) > self.capacity:
+                    self._documents.popitem(last=False)
+        return b'{"role":' + orjson.dumps(member[0]) + b"," + body[1:]
 
 
 async def board(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> dict[str, Any] | None:

@@ -94,3 +94,17 @@ def test_no_route_dependency_runs_in_the_thread_pool(client):
                 sync.add(f"{route.path}: {getattr(call, '__name__', type(call).__name__)}")
     assert checked > 50
     assert not sync
+
+
+def test_a_commands_answer_times_the_command_and_the_projection_lag(client, api):
+    import re
+
+    user = api.register()
+    created = client.post("/api/v1/workspaces", json={"name": "Timed"}, headers=user["headers"])
+    assert created.status_code == 201, created.text
+    timing = created.headers["server-timing"]
+    entries = dict(re.findall(r"(\w+);dur=([0-9.]+)", timing))
+    assert set(entries) == {"command", "projection"}, timing
+    assert all(float(v) >= 0 for v in entries.values())
+    read = client.get(f"/api/v1/workspaces/{created.json()['id']}", headers=user["headers"])
+    assert "server-timing" not in read.headers

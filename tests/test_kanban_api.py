@@ -299,3 +299,36 @@ def test_a_comment_on_a_card_shows_in_the_cards_activities(api, client):
     ]
     assert history[0]["action"] == "commented"
     assert history[0]["details"]["comment_id"] == posted.json()["id"]
+
+
+def test_repeated_board_reads_follow_every_change_and_each_callers_role(api, client):
+    """Board documents are reused between reads; a change of any card, column or the board,
+    and a member's removal, show at once."""
+    owner, ws, b, cols = setup_board(api, client)
+    viewer = api.register()
+    add_member(client, ws["id"], owner, viewer["user"]["id"], "viewer")
+    card = create_card(client, owner, cols["To do"], "A")
+    first = board(client, owner, b["id"])
+    assert board(client, owner, b["id"]) == first  # served again, unchanged
+    assert board(client, viewer, b["id"])["role"] == "viewer"
+    assert board(client, owner, b["id"])["role"] == "owner"
+
+    assert move(client, owner, card, cols["Doing"]).status_code == 200
+    assert layout(client, viewer, b["id"]) == {"To do": [], "Doing": ["A"], "Done": []}
+    edited = client.put(
+        f"/api/v1/cards/{card['id']}", json={"title": "A2"}, headers=owner["headers"]
+    )
+    assert edited.status_code == 200, edited.text
+    assert layout(client, viewer, b["id"])["Doing"] == ["A2"]
+    renamed = client.put(
+        f"/api/v1/columns/{cols['Done']}",
+        json={"name": "Shipped"},
+        headers=owner["headers"],
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert "Shipped" in layout(client, viewer, b["id"])
+    removed = client.delete(
+        f"/api/v1/workspaces/{ws['id']}/members/{viewer['user']['id']}", headers=owner["headers"]
+    )
+    assert removed.status_code == 204, removed.text
+    assert client.get(f"/api/v1/boards/{b['id']}", headers=viewer["headers"]).status_code == 404

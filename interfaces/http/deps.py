@@ -3,6 +3,7 @@ If-Match, and running a command off the event loop with read-your-writes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from psycopg import AsyncConnection
 from application.errors import Invalid, Unauthorized
 from application.store import Saved
 from interfaces.bootstrap import Container
+from interfaces.http.middleware import record_timing
 from projections.identity import get_user
 
 
@@ -92,8 +94,13 @@ async def run_command(
 
     Returns the result and whether the read model has caught up (False -> answer 202).
     """
+    started = time.perf_counter()
     saved: Saved = await to_thread.run_sync(lambda: fn(*args, **kwargs))
+    appended = time.perf_counter()
     caught_up = await container.waiter.wait(
         container.affected(saved.topics), saved.position, container.settings.projection_wait_timeout
     )
+    record_timing("command", (appended - started) * 1000)
+    if saved.position is not None and caught_up:
+        record_timing("projection", (time.perf_counter() - appended) * 1000)
     return saved, caught_up

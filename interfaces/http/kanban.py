@@ -100,7 +100,7 @@ async def create_board(
         body.settings,
         columns,
     )
-    document = await q.board_document(conn, saved.value, caller.id) if caught_up else None
+    document = await container.boards.get(conn, saved.value, caller.id) if caught_up else None
     if document is None:
         return accepted("boards", saved.value, saved.position)
     return Response(
@@ -112,9 +112,11 @@ async def create_board(
 
 
 @router.get("/boards/{board_id}", response_model=BoardDetail)
-async def get_board(board_id: UUID, caller: CurrentUser, conn: Conn) -> Any:
-    """The board with its columns and their cards, in order: one response, one query."""
-    document = await q.board_document(conn, board_id, caller.id)
+async def get_board(
+    board_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn
+) -> Any:
+    """The board with its columns and their cards, in order."""
+    document = await container.boards.get(conn, board_id, caller.id)
     if document is None:
         raise NotFound("board not found")
     return Response(document, media_type="application/json")

@@ -364,7 +364,7 @@ def install(app: FastAPI, rate_limits: RateLimits) -> RateLimits:
     return rate_limits
 
 
-async def get_rate_limits(request: Request) -> RateLimits:
+def get_rate_limits(request: Request) -> RateLimits:
     rate_limits = getattr(request.app.state, "rate_limits", None)
     if rate_limits is None:
         raise RuntimeError("rate limits are not installed: call ratelimit.install(app, ...)")
@@ -375,5 +375,9 @@ async def request_ip(request: Request) -> str:
     return client_ip(request.scope)
 
 
-RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+async def _rate_limits_dependency(request: Request) -> RateLimits:
+    return get_rate_limits(request)  # async: no worker-thread hop
+
+
+RateLimitsDep = Annotated[RateLimits, Depends(_rate_limits_dependency)]
 ClientIp = Annotated[str, Depends(request_ip)]
