@@ -11,6 +11,7 @@ import getpass
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, TypeVar
@@ -18,9 +19,15 @@ from uuid import UUID
 from weakref import WeakValueDictionary
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Transcoding
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+)
 from psycopg.conninfo import conninfo_to_dict
 
 from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
@@ -32,7 +39,9 @@ from domain.time_tracking import TimeTracker
 
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
-CLUSTER_LOCK_TIMEOUT_MS = 2000  # waiting longer for a hot board's turn: fall back to retries
+TURN_WAIT_MS = 2000  # waiting longer for a hot aggregate's turn: run it optimistically
+TAKE_TURN = "SELECT * FROM worksync_take_turn(%s, %s, %s, %s)"  # migrations/0005
+NOTHING_BEFORE = 2**62  # after_version when nothing is cached: the turn reads no events
 
 
 class DateAsISO(Transcoding):
@@ -111,6 +120,7 @@ class EventStore(Application):
         self.keys = KeyStore(lambda: self.recorder.datastore.get_connection())
         self._locks: WeakValueDictionary[UUID, threading.Lock] = WeakValueDictionary()
         self._locks_guard = threading.Lock()
+        self._local = threading.local()  # .prepared: aggregate id -> working copy (a turn)
         super().__init__(env)
 
     def _lock_for(self, aggregate_id: UUID) -> threading.Lock:
@@ -140,6 +150,12 @@ class EventStore(Application):
         never for an aggregate the caller will change or save.
         """
         label = what or cls.__name__.lower()
+        prepared = getattr(self._local, "prepared", None)
+        aggregate = prepared.pop(aggregate_id, None) if prepared else None
+        if aggregate is not None:  # this command's working copy, current as of its turn
+            if not isinstance(aggregate, cls):
+                raise NotFound(f"{label} not found")
+            return aggregate
         try:
             aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
@@ -166,39 +182,69 @@ class EventStore(Application):
         """
         if serialize_on is None:
             return self._run(command)
-        with self._lock_for(serialize_on), self._cluster_lock(serialize_on):
-            return self._run(command)
+        with self._lock_for(serialize_on), self._turn(serialize_on) as working:
+            self._local.prepared = {serialize_on: working} if working is not None else {}
+            try:
+                return self._run(command, keep_cached=serialize_on)
+            finally:
+                self._local.prepared = {}
 
     @contextmanager
-    def _cluster_lock(self, aggregate_id: UUID) -> Iterator[None]:
-        """A transaction-scoped advisory lock on its own pooled connection, held while the
-        command runs (three round trips: BEGIN, lock, COMMIT). Waiting is bounded: after
-        CLUSTER_LOCK_TIMEOUT_MS the command runs anyway and relies on optimistic concurrency.
-        The server drops the lock if this process dies or the command stalls past the
-        idle-in-transaction timeout."""
-        key = int.from_bytes(aggregate_id.bytes[:8], "big", signed=True)
-        with self.recorder.datastore.get_connection() as conn:
-            locked = True
-            try:
-                with conn.transaction():
-                    try:
-                        conn.execute(
-                            "SELECT set_config('lock_timeout', %s, true),"
-                            " pg_advisory_xact_lock(%s)",
-                            (f"{CLUSTER_LOCK_TIMEOUT_MS}ms", key),
-                            prepare=True,
-                        )
-                    except psycopg.errors.LockNotAvailable:
-                        locked = False
-                        raise
-                    yield
-            except psycopg.errors.LockNotAvailable:
-                if locked:
-                    raise
-            if not locked:
-                yield
+    def _turn(self, aggregate_id: UUID) -> Iterator[Aggregate | None]:
+        """This process's turn on a hot aggregate, across processes: one round trip takes a
+        PostgreSQL session advisory lock AND reads the events appended since this process's
+        cached copy (``worksync_take_turn``); the lock is released after the command.
 
-    def _run(self, command: Callable[[], tuple[Any, list[Aggregate]]]) -> Saved:
+        Yields a private working copy brought up to date (None if the aggregate is not
+        cached). Waiting is bounded (TURN_WAIT_MS): past it the command runs without the
+        turn and relies on optimistic concurrency. If this process dies, its session ends
+        and the server releases the lock."""
+        key = int.from_bytes(aggregate_id.bytes[:8], "big", signed=True)
+        cached = self._cached(aggregate_id)
+        after = cached.version if cached is not None else NOTHING_BEFORE
+        with self.recorder.datastore.get_connection() as conn:
+            try:
+                rows = conn.execute(
+                    TAKE_TURN, (key, aggregate_id, after, f"{TURN_WAIT_MS}ms"), prepare=True
+                ).fetchall()
+            except psycopg.errors.LockNotAvailable:
+                yield None
+                return
+            try:
+                working = None
+                if cached is not None:
+                    events = [
+                        self.mapper.to_domain_event(
+                            StoredEvent(
+                                originator_id=aggregate_id,
+                                originator_version=r["originator_version"],
+                                topic=r["topic"],
+                                state=bytes(r["state"]),
+                            )
+                        )
+                        for r in rows
+                    ]
+                    working = project_aggregate(deepcopy(cached), events)
+                yield working
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,), prepare=True)
+
+    def _cached(self, aggregate_id: UUID) -> Aggregate | None:
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            return cache.get(aggregate_id)
+        except KeyError:
+            return None
+
+    def _run(
+        self,
+        command: Callable[[], tuple[Any, list[Aggregate]]],
+        keep_cached: UUID | None = None,
+    ) -> Saved:
+        """``keep_cached``: an aggregate whose saved state replaces the cached copy (the
+        process holds its turn, so the next command starts from it without reading)."""
         for attempt in range(self.max_attempts):
             try:
                 value, aggregates = command()
@@ -217,6 +263,10 @@ class EventStore(Application):
                 if attempt + 1 == self.max_attempts:
                     raise Conflict("too many concurrent changes; try again") from None
                 continue
+            if keep_cached is not None and self.repository.cache is not None:
+                for aggregate in aggregates:
+                    if aggregate.id == keep_cached:
+                        self.repository.cache.put(aggregate.id, aggregate)
             position = max((r.notification.id for r in recordings), default=None)
             topics = frozenset(r.notification.topic for r in recordings)
             return Saved(position=position, topics=topics, value=value)
