@@ -99,22 +99,25 @@ BENCHMARKS = (
     Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
 )
 REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
+REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
+REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
 
 
-def selected_benchmarks(only: str) -> tuple[list[Benchmark], bool]:
-    """The HTTP benchmarks selected, and whether the rebuild benchmark is."""
+def selected_benchmarks(only: str) -> tuple[list[Benchmark], set[str]]:
+    """The wrk benchmarks selected, and which of the separate ones (rebuild, realtime)."""
     if not only.strip():
-        return list(BENCHMARKS), True
+        return list(BENCHMARKS), {REALTIME, REBUILD}
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | {REBUILD}
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | {REBUILD, REALTIME}
     if unknown := wanted - known:
         raise RuntimeError(
             f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
         )
-    return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], REBUILD in wanted
+    separate = wanted & {REALTIME, REBUILD}
+    return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], separate
 
 
 def api_worker_pid(server: Service) -> int | None:
@@ -191,7 +194,7 @@ def main() -> int:
         return 2
 
     seconds = env_int("BENCH_SECONDS", 10)
-    benches, with_rebuild = selected_benchmarks(os.environ.get("BENCH_ONLY", ""))
+    benches, separate = selected_benchmarks(os.environ.get("BENCH_ONLY", ""))
     groups = {b.group for b in benches}
     n_users = env_int("BENCH_USERS", 50)
     kanban_users = env_int("BENCH_KANBAN_USERS", 8)
@@ -213,8 +216,8 @@ def main() -> int:
             return 2
         profiler = Profiler(exe, Path(profile_dir).resolve())
 
-    if not benches:  # BENCH_ONLY=rebuild: no server needed
-        results = [run_rebuild_benchmark()] if with_rebuild else []
+    if not benches:  # BENCH_ONLY=rebuild and/or realtime: they start what they need
+        results = run_separate_benchmarks(separate, seconds)
         describe_run(results, machine_description(admin_url), seconds, {})
         return 0
 
@@ -413,29 +416,63 @@ def main() -> int:
             "cards": KANBAN_COLUMNS * KANBAN_CARDS_PER_COLUMN,
             "move_positions": "0..50 at random, any card to any column of the one board",
         }
-    if with_rebuild:
-        results.append(run_rebuild_benchmark())
+    results += run_separate_benchmarks(separate, seconds)
     describe_run(results, machine, seconds, config)
     return 0
 
 
-def run_rebuild_benchmark() -> dict:
-    """bench/rebuild.py in its own process (its own database); its last stdout line is the
-    benchmark's JSON line, printed here too."""
-    log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
+def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
+    """The benchmarks that run their own servers and databases, one after the other, each
+    printed as one JSON line."""
+    results = []
+    if REALTIME in which:
+        log(f"realtime benchmark: bench/realtime.py, 500 clients, {REALTIME_RATE} moves/s")
+        env = {**os.environ, "BENCH_RATE": REALTIME_RATE, "BENCH_SECONDS": str(seconds)}
+        env.setdefault("BENCH_WORKERS", "2")
+        results.append(realtime_line(run_script("realtime.py", env)))
+    if REBUILD in which:
+        log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
+        results.append(run_script("rebuild.py", dict(os.environ)))
+    for result in results:
+        print(json.dumps(result), flush=True)
+    return results
+
+
+def run_script(name: str, env: dict[str, str]) -> dict:
+    """Run bench/NAME; its last stdout line that is a JSON object is its result."""
     proc = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "rebuild.py")],
+        [sys.executable, str(BENCH_DIR / name)],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
         timeout=3600,
         check=False,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"bench/rebuild.py exited with {proc.returncode}:\n{proc.stdout}")
-    result = json.loads(lines[-1])
-    print(json.dumps(result), flush=True)
-    return result
+        raise RuntimeError(f"bench/{name} exited with {proc.returncode}:\n{proc.stdout}")
+    return json.loads(lines[-1])
+
+
+def realtime_line(report: dict) -> dict:
+    """bench/realtime.py's report (one run) as a benchmark line: throughput = deliveries/s,
+    latency = command accepted -> client received."""
+    run = report["runs"][-1]
+    delivery, commands = run["delivery"], run["commands"]
+    latency = delivery["from_accepted_ms"]
+    failed = commands["sent"] - commands["ok"]
+    return {
+        "name": "realtime_delivery",
+        "throughput": delivery["deliveries_per_s"],
+        "p50_ms": latency.get("p50"),
+        "p99_ms": latency.get("p99"),
+        "errors": delivery["missing"] + delivery["duplicates"] + failed,
+        "clients": report["clients"],
+        "api_workers": report["api_workers"],
+        "commands": commands,
+        "delivery": delivery,
+        "cpu_cores_busy": run["cpu_cores"],
+    }
 
 
 def machine_description(admin_url: str) -> dict:
