@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default=DEFAULT_JWT_REFRESH_SECRET, validation_alias="JWT_REFRESH_SECRET"
     )
     jwt_expires_in: int = Field(default=900, validation_alias="JWT_EXPIRES_IN")
+    # How often a real-time server cuts off sockets whose token expired or login ended.
+    realtime_auth_check_seconds: float = Field(
+        default=15.0, gt=0, le=900, validation_alias="REALTIME_AUTH_CHECK_SECONDS"
+    )
     jwt_refresh_expires_in: int = Field(
         default=30 * 86400, validation_alias="JWT_REFRESH_EXPIRES_IN"
     )

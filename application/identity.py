@@ -54,6 +54,7 @@ class TokenPair:
 class AccessClaims:
     user_id: UUID
     session_id: UUID | None
+    expires_at: int = 0  # epoch seconds (the token's exp)
 
 
 class Tokens:
@@ -105,8 +106,8 @@ class Tokens:
             raise Unauthorized("not an access token")
         try:
             sid = claims.get("sid")
-            verified = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None)
             expires = int(claims["exp"])
+            verified = AccessClaims(UUID(claims["sub"]), UUID(sid) if sid else None, expires)
         except (ValueError, TypeError):
             raise Unauthorized("invalid access token") from None
         if len(self._verified) >= self.verified_remembered:

@@ -87,6 +87,25 @@ async def get_user(
         return await cur.fetchone()
 
 
+async def ended_logins(
+    conn: AsyncConnection, logins: list[tuple[str, UUID, UUID | None]]
+) -> set[str]:
+    """Of (key, user id, session id) logins, the keys of those no longer valid: the user is
+    gone or inactive, or the session was revoked (one query for all)."""
+    if not logins:
+        return set()
+    keys, users, sessions = zip(*logins, strict=True)
+    cur = await conn.execute(
+        "SELECT v.key FROM unnest(%s::text[], %s::uuid[], %s::uuid[]) AS v(key, user_id, family)"
+        " WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = v.user_id"
+        " AND u.deleted_at IS NULL AND u.is_active AND (v.family IS NULL OR EXISTS"
+        " (SELECT 1 FROM user_sessions s WHERE s.family_id = v.family AND s.user_id = u.id"
+        " AND s.revoked_at IS NULL)))",
+        (list(keys), list(users), list(sessions)),
+    )
+    return {row[0] for row in await cur.fetchall()}
+
+
 async def list_users(
     conn: AsyncConnection, *, limit: int, after: tuple[datetime, UUID] | None, search: str | None
 ) -> list[dict[str, Any]]:

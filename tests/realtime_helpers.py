@@ -36,6 +36,7 @@ class Server:
         redis_url: str | None = None,
         projector: bool = True,
         emitter: bool = True,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -47,6 +48,7 @@ class Server:
             "LOG_LEVEL": "warning",
         }
         env.pop("REDIS_URL", None)
+        env.update(extra_env or {})
         if redis_url:
             env["REDIS_URL"] = redis_url
         args = ["serve", "--port", str(self.port)]

@@ -228,3 +228,41 @@ def test_an_added_member_is_told_and_may_then_join(server):
         await http.close()
 
     run(scenario())
+
+
+@pytest.fixture(scope="module")
+def short_login_server(template_db: str) -> Iterator[Server]:
+    """Access tokens live 4 s; logins are checked every 0.3 s."""
+    name = f"worksync_rt_{uuid.uuid4().hex[:10]}"
+    env = {"JWT_EXPIRES_IN": "4", "REALTIME_AUTH_CHECK_SECONDS": "0.3"}
+    process = Server(_recreate(name, template_db), extra_env=env)
+    yield process
+    process.stop()
+    _drop(name)
+
+
+def test_a_socket_is_cut_off_when_its_login_ends_or_its_token_expires(short_login_server):
+    base = short_login_server.base
+
+    async def scenario() -> None:
+        http = Http(base)
+        leaving, staying = await http.register(), await http.register()
+        left = Listener(base, leaving["access_token"])
+        stays = Listener(base, staying["access_token"])
+        await left.connect(timeout=5)
+        await stays.connect(timeout=5)
+        await http.request(
+            "POST", "/auth/logout", leaving, json={"refresh_token": leaving["refresh_token"]}
+        )
+        assert await left.wait_for(lambda: left.named("realtime:unauthorized"), timeout=3)
+        assert left.named("realtime:unauthorized") == [{"reason": "session ended"}]
+        assert await left.wait_for(lambda: not left.client.connected, timeout=3)
+        assert stays.client.connected and not stays.named("realtime:unauthorized")
+
+        # The other login's token expires 4 s after it was issued: the socket goes with it.
+        assert await stays.wait_for(lambda: stays.named("realtime:unauthorized"), timeout=8)
+        assert stays.named("realtime:unauthorized") == [{"reason": "access token expired"}]
+        assert await stays.wait_for(lambda: not stays.client.connected, timeout=3)
+        await http.close()
+
+    run(scenario())

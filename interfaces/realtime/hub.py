@@ -7,12 +7,19 @@ the user is a member of (checked on the write model, so it is current); it first
 every event after ``since`` that it may see, in order, then ``realtime:ready`` (its position,
 the workspaces followed and those refused), then live events. ``workspace:join`` /
 ``workspace:leave`` follow or stop following a workspace later (from that moment on).
+
+A socket lives as long as its login: every ``REALTIME_AUTH_CHECK_SECONDS`` (15) the server
+sends ``realtime:unauthorized`` (``{"reason": ...}``) to each socket whose access token has
+expired or whose login ended (logout, password change, revoked session, deleted or
+deactivated account) and disconnects it; the client reconnects with a fresh token and
+``since`` = the last position it saw, and misses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -29,13 +36,14 @@ from interfaces.realtime.emitter import LogEmitter
 from interfaces.realtime.fanout import LOG_EVENT, Fanout, RedisFanoutManager, make_manager
 from interfaces.realtime.log import Delivery, LogReader, log_channel, log_head
 from interfaces.realtime.subscriber import Subscriber
-from projections.identity import get_user
+from projections.identity import ended_logins, get_user
 
 if TYPE_CHECKING:
     from interfaces.bootstrap import Container
 
 log = structlog.get_logger("realtime")
 NS = "/"
+UNAUTHORIZED = "realtime:unauthorized"
 
 
 @dataclass
@@ -88,6 +96,7 @@ class RealtimeHub:
         self.reader: LogReader | None = None
         self.emitter: LogEmitter | None = None
         self._tasks: dict[str, asyncio.Task] = {}
+        self._logins: dict[str, tuple[UUID, UUID | None, int]] = {}  # sid -> user, session, exp
         self._background: list[asyncio.Task] = []
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
@@ -110,6 +119,7 @@ class RealtimeHub:
                 elect=isinstance(self.manager, RedisFanoutManager),
             )
             self._background.append(asyncio.create_task(self.emitter.run(), name="rt-emitter"))
+        self._background.append(asyncio.create_task(self._check_logins(), name="rt-logins"))
 
     async def stop(self) -> None:
         for sid in list(self.fanout.subscribers):
@@ -161,6 +171,7 @@ class RealtimeHub:
             reader=self._reader(),
         )
         self.fanout.subscribers[sid] = subscriber
+        self._logins[sid] = (claims.user_id, claims.session_id, claims.expires_at)
         for room in subscriber.rooms:
             self._rooms_changed(sid, room, True)
 
@@ -245,7 +256,39 @@ class RealtimeHub:
         if sid in self.fanout.subscribers:  # closed by us (too far behind, replay failed)
             await self.sio.disconnect(sid)
 
+    async def _check_logins(self) -> None:
+        """Cut off sockets whose token expired or whose login ended, periodically."""
+        while True:
+            await asyncio.sleep(self.settings.realtime_auth_check_seconds)
+            try:
+                await self.cut_ended_logins()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the database may be away: try again next time
+                log.warning("real-time login check failed", error=str(e))
+
+    async def cut_ended_logins(self) -> None:
+        now = time.time()
+        logins = dict(self._logins)
+        expired = {sid for sid, (_, _, exp) in logins.items() if exp and exp <= now}
+        rest = [(sid, user, session) for sid, (user, session, _) in logins.items()]
+        rest = [login for login in rest if login[0] not in expired]
+        async with self._container().pool.connection() as conn:
+            ended = await ended_logins(conn, rest)
+        for sid in expired:
+            await self._cut(sid, "access token expired")
+        for sid in ended:
+            await self._cut(sid, "session ended")
+
+    async def _cut(self, sid: str, reason: str) -> None:
+        if self._logins.pop(sid, None) is None:
+            return  # gone meanwhile
+        with contextlib.suppress(Exception):
+            await self.sio.emit(UNAUTHORIZED, {"reason": reason}, to=sid)
+        await self.sio.disconnect(sid)
+
     async def _forget(self, sid: str) -> None:
+        self._logins.pop(sid, None)
         subscriber = self.fanout.subscribers.pop(sid, None)
         if subscriber is not None:
             await subscriber.close()
