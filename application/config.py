@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default=DEFAULT_JWT_REFRESH_SECRET, validation_alias="JWT_REFRESH_SECRET"
     )
     jwt_expires_in: int = Field(default=900, validation_alias="JWT_EXPIRES_IN")
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's proxy
+    # headers): comma-separated addresses or networks, "*" for any. Everyone else's socket
+    # peer address is the client address (rate limits, security events).
+    forwarded_allow_ips: str = Field(default="127.0.0.1", validation_alias="FORWARDED_ALLOW_IPS")
     # How often a real-time server cuts off sockets whose token expired or login ended.
     realtime_auth_check_seconds: float = Field(
         default=15.0, gt=0, le=900, validation_alias="REALTIME_AUTH_CHECK_SECONDS"

@@ -268,7 +268,8 @@ class RateLimits:
 
 
 def client_ip(scope: Scope) -> str:
-    """The peer address. X-Forwarded-For is not trusted (no trusted-proxy setting yet)."""
+    """The client address: the socket peer, or, behind a proxy listed in FORWARDED_ALLOW_IPS,
+    the address it forwarded (uvicorn rewrites the scope's client from X-Forwarded-For)."""
     client = scope.get("client")
     return client[0] if client else "unknown"
 
