@@ -3,7 +3,6 @@ and the served ASGI app, with Socket.IO at /socket.io beside it."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,12 +36,6 @@ from interfaces.realtime import mount as mount_realtime
 
 API_PREFIX = "/api/v1"
 
-# Commands run in worker threads while the event loop thread keeps parsing and answering
-# requests. A thread whose query has returned waits for the GIL up to this long before the
-# interpreter forces a switch; the default (5 ms) turns every query of a command that holds a
-# hot board's lock into a wait of up to 5 ms. 0.5 ms keeps lock hold times short.
-GIL_SWITCH_INTERVAL = 0.0005
-
 
 def create_app(settings: Settings | None = None, *, with_projector: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -50,7 +43,6 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         database_url = resolve_database_url(settings.database_url, settings.data_dir)
         run_projector = (
             with_projector if with_projector is not None else settings.database_url is None
