@@ -18,7 +18,7 @@ from interfaces.bootstrap import make_projector, migrate, open_event_store
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
 from projections import control
-from projections.rebuild import rebuild
+from projections.rebuild import DEFAULT_BATCH, rebuild_many
 from projections.registry import all_projections, by_name
 
 app = typer.Typer(help="WorkSync: event-sourced project management backend.", no_args_is_help=True)
@@ -86,6 +86,8 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         lifespan="on",
         ws_per_message_deflate=False,  # Socket.IO frames are small: compression costs CPU
     )
@@ -205,9 +207,13 @@ def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False)
 def projections_rebuild(
     name: Annotated[str | None, typer.Argument(help="Projection name")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Rebuild every projection")] = False,
-    batch_size: Annotated[int, typer.Option(help="Events per transaction")] = 5000,
+    batch_size: Annotated[int, typer.Option(help="Events per transaction")] = DEFAULT_BATCH,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON report per projection")
+    ] = False,
 ) -> None:
-    """Replay the whole log into shadow tables, then swap them in atomically."""
+    """Replay the whole log into shadow tables, then swap them in atomically (with --all:
+    every projection in one pass over the log, swapped in together)."""
     if all_ == (name is not None):
         raise typer.BadParameter("give a projection NAME or --all")
     try:
@@ -223,19 +229,32 @@ def projections_rebuild(
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
     )
+    label = "all projections" if all_ else targets[0].name
     with Progress(*columns, console=console) as bar:
-        for projection in targets:
-            task = bar.add_task(projection.name, total=None, rate="")
+        task = bar.add_task(label, total=None, rate="")
 
-            def report(position: int, head: int, task: int = task) -> None:
-                elapsed = bar.tasks[task].elapsed or 1e-9
-                bar.update(
-                    task, completed=position, total=head, rate=f"{position / elapsed:,.0f} pos/s"
-                )
-
-            result = rebuild(url, projection, mapper, batch_size=batch_size, progress=report)
+        def report(position: int, head: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 1e-9
             bar.update(
-                task, rate=f"{result.events:,} events, {result.events_per_second:,.0f} events/s"
+                task, completed=position, total=head, rate=f"{position / elapsed:,.0f} pos/s"
+            )
+
+        results = rebuild_many(url, targets, mapper, batch_size=batch_size, progress=report)
+        done = results[0]
+        bar.update(task, rate=f"{done.events:,} events, {done.events_per_second:,.0f} events/s")
+    if as_json:
+        for r in results:
+            typer.echo(
+                json.dumps(
+                    {
+                        "name": r.name,
+                        "events": r.events,
+                        "position": r.position,
+                        "seconds": round(r.seconds, 3),
+                        "apply_seconds": round(r.apply_seconds, 3),
+                        "batch_ms": [round(ms, 2) for ms in r.batch_ms],
+                    }
+                )
             )
 
 

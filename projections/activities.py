@@ -7,8 +7,10 @@ type and action come from the event's class (``Workspace.Updated`` -> workspace,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +19,7 @@ from psycopg import AsyncConnection, Cursor
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from projections.base import Projection, actor_of, row_id
+from projections.base import Projection, actor_of, copy_rows, json_dumps, row_id
 
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
 SECRET = {"password_hash", "token_hash", "email_hash"}
@@ -39,18 +41,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=1024)
+def _describe(cls: type) -> tuple[str, str]:
+    aggregate, _, event_name = cls.__qualname__.rpartition(".")
+    return _snake(aggregate), _snake(event_name.lstrip("_"))
+
+
 def describe(event: Any) -> tuple[str, str]:
     """(object_type, action) from the event class, e.g. Workspace.Created."""
-    qualname = type(event).__qualname__
-    aggregate, _, event_name = qualname.rpartition(".")
-    return _snake(aggregate), _snake(event_name.lstrip("_"))
+    return _describe(type(event))
+
+
+@lru_cache(maxsize=1024)
+def _topic_starts(cls: type, prefix: str) -> bool:
+    return get_topic(cls).startswith(prefix)
 
 
 def workspace_of(event: Any) -> UUID | None:
     workspace_id = getattr(event, "workspace_id", None)
     if workspace_id is not None:
         return workspace_id
-    if get_topic(type(event)).startswith("domain.workspaces:Workspace."):
+    if _topic_starts(type(event), "domain.workspaces:Workspace."):
         return event.originator_id
     return None
 
@@ -60,14 +71,34 @@ def project_of(event: Any) -> UUID | None:
     project_id = getattr(event, "project_id", None)
     if project_id is not None:
         return project_id
-    if get_topic(type(event)).startswith("domain.projects:Project."):
+    if _topic_starts(type(event), "domain.projects:Project."):
         return event.originator_id
     return None
+
+
+INSERT = (
+    "INSERT INTO activities (id, workspace_id, project_id, user_id, action, object_type,"
+    " object_id, details, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s)"
+)
+COLUMNS = (
+    "id",
+    "workspace_id",
+    "project_id",
+    "user_id",
+    "action",
+    "object_type",
+    "object_id",
+    "details",
+    "created_at",
+    "position",
+)
 
 
 class ActivitiesProjection(Projection):
     name = "activities"
     tables = ("activities",)
+    append_only = ("activities",)
 
     # Identity events are not workspace activity; the task graph's link bookkeeping is
     # already visible as the tasks' own events.
@@ -76,32 +107,36 @@ class ActivitiesProjection(Projection):
     def handles_topic(self, topic: str) -> bool:
         return topic.startswith("domain.") and not topic.startswith(self.SKIPPED)
 
-    def apply(self, cur: Cursor, event: Any, position: int) -> None:
+    def row(self, event: Any, position: int) -> tuple | None:
+        """The activity row for an event, or None for an event outside any workspace."""
         workspace_id = workspace_of(event)
         if workspace_id is None:
-            return
+            return None
         object_type, action = describe(event)
         details = {
             k: _jsonable(v) for k, v in vars(event).items() if k not in META and k not in SECRET
         }
-        cur.execute(
-            "INSERT INTO activities (id, workspace_id, project_id, user_id, action, object_type,"
-            " object_id, details, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s)",
-            (
-                row_id("activity", position),
-                workspace_id,
-                project_of(event),
-                actor_of(event),
-                action,
-                object_type,
-                event.originator_id,
-                Jsonb(details),
-                event.timestamp,
-                position,
-            ),
-            prepare=True,
+        return (
+            row_id("activity", position),
+            workspace_id,
+            project_of(event),
+            actor_of(event),
+            action,
+            object_type,
+            event.originator_id,
+            Jsonb(details, dumps=json_dumps),
+            event.timestamp,
+            position,
         )
+
+    def apply(self, cur: Cursor, event: Any, position: int) -> None:
+        row = self.row(event, position)
+        if row is not None:
+            cur.execute(INSERT, row, prepare=True)
+
+    def apply_batch(self, cur: Cursor, events: Sequence[tuple[Any, int]]) -> None:
+        rows = [row for event, position in events if (row := self.row(event, position))]
+        copy_rows(cur, "activities", COLUMNS, rows)
 
 
 # Queries -----------------------------------------------------------------------------------

@@ -35,14 +35,27 @@ class CommentsProjection(Projection):
     name = "comments"
     tables = ("comments", "comment_reactions", "card_comments")
 
+    deferred_indexes = (  # comments are found by id, parent and what they are on
+        "idx_comments_user",
+        "idx_comments_workspace",
+        "idx_comment_reactions_workspace",
+        "idx_card_comments_card",
+        "idx_card_comments_workspace",
+    )
+
     @handles(Comment.Created)
     def created(self, cur: Cursor, e: Any, position: int) -> None:
+        # One statement (no rowcount to read, fit for pipeline mode): the comment, unless its
+        # thread is gone, and then, for a comment on a card, its card_comments row.
         cur.execute(
-            "INSERT INTO comments (id, workspace_id, commentable_type, commentable_id, user_id,"
-            " content, parent_comment_id, is_edited, version, created_at, updated_at)"
-            " SELECT %(id)s, %(ws)s, %(type)s, %(obj)s, %(user)s, %(content)s, %(parent)s, false,"
-            " %(v)s, %(ts)s, %(ts)s WHERE %(parent)s::uuid IS NULL"
-            " OR EXISTS (SELECT 1 FROM comments WHERE id = %(parent)s)",
+            "WITH added AS (INSERT INTO comments (id, workspace_id, commentable_type,"
+            " commentable_id, user_id, content, parent_comment_id, is_edited, version,"
+            " created_at, updated_at) SELECT %(id)s, %(ws)s, %(type)s, %(obj)s, %(user)s,"
+            " %(content)s, %(parent)s, false, %(v)s, %(ts)s, %(ts)s WHERE %(parent)s::uuid IS NULL"
+            " OR EXISTS (SELECT 1 FROM comments WHERE id = %(parent)s) RETURNING id)"
+            " INSERT INTO card_comments (id, workspace_id, card_id, user_id, content, created_at,"
+            " updated_at) SELECT id, %(ws)s, %(obj)s, %(user)s, %(content)s, %(ts)s, %(ts)s"
+            " FROM added WHERE %(type)s::text = 'card'",
             {
                 "id": e.originator_id,
                 "ws": e.workspace_id,
@@ -54,21 +67,8 @@ class CommentsProjection(Projection):
                 "v": e.originator_version,
                 "ts": e.timestamp,
             },
+            prepare=True,
         )
-        if cur.rowcount and e.commentable_type == "card":
-            cur.execute(
-                "INSERT INTO card_comments (id, workspace_id, card_id, user_id, content,"
-                " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    e.originator_id,
-                    e.workspace_id,
-                    e.commentable_id,
-                    e.actor_id,
-                    e.content,
-                    e.timestamp,
-                    e.timestamp,
-                ),
-            )
 
     @handles(Comment.Edited)
     def edited(self, cur: Cursor, e: Any, position: int) -> None:

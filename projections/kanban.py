@@ -6,16 +6,17 @@ the spec's ``position`` dense (0, 1, 2...) by renumbering only the columns an ev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from domain.kanban import Board, Card
-from projections.base import Projection, handles, row_id
+from projections.base import Projection, RowSink, copy_rows, handles, json_dumps, row_id
+from projections.kanban_batch import CARD_FIELDS, KanbanBatch
 from projections.time_tracking import TrackedTime
 
-CARD_FIELDS = {"title", "description", "priority", "due_date", "estimated_hours", "labels"}
 COLUMN_FIELDS = {"name", "color", "wip_limit", "is_done_column"}
 BOARD_FIELDS = {"name", "description", "settings"}
 
@@ -48,6 +49,15 @@ class KanbanProjection(TrackedTime, Projection):
     name = "kanban"
     tables = ("kanban_boards", "kanban_columns", "kanban_cards", "kanban_card_time")
     tracked_type, tracked_table, tracked_rows = "card", "kanban_card_time", "kanban_cards"
+    deferred_indexes = (  # cards are found by id and by column
+        "idx_kanban_cards_column_rank",
+        "idx_kanban_cards_board",
+        "idx_kanban_cards_assignee",
+        "idx_kanban_cards_workspace",
+    )
+
+    def apply_batch(self, cur: Cursor, events: Sequence[tuple[Any, int]]) -> None:
+        KanbanBatch(self).run(cur, events)
 
     # Boards ----------------------------------------------------------------------------------
 
@@ -158,8 +168,7 @@ class KanbanProjection(TrackedTime, Projection):
 
     # Card placement (board events) ----------------------------------------------------------
 
-    @handles(Board.CardPlaced)
-    def card_placed(self, cur: Cursor, e: Any, position: int) -> None:
+    def place_card(self, cur: Cursor, e: Any) -> None:
         # Card.Created and Board.CardPlaced arrive in either order: both upsert.
         cur.execute(
             "INSERT INTO kanban_cards (id, column_id, board_id, project_id, workspace_id, title,"
@@ -178,7 +187,12 @@ class KanbanProjection(TrackedTime, Projection):
                 e.timestamp,
                 e.timestamp if e.is_done_column else None,
             ),
+            prepare=True,
         )
+
+    @handles(Board.CardPlaced)
+    def card_placed(self, cur: Cursor, e: Any, position: int) -> None:
+        self.place_card(cur, e)
         renumber_cards(cur, e.column_id)
         self._board_version(cur, e)
 
@@ -254,12 +268,35 @@ class KanbanProjection(TrackedTime, Projection):
         cur.execute("DELETE FROM kanban_cards WHERE id = %s", (e.originator_id,))
 
 
+RECORD = (
+    "INSERT INTO card_activities (id, card_id, workspace_id, user_id, action, details,"
+    " created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+RECORD_COLUMNS = (
+    "id",
+    "card_id",
+    "workspace_id",
+    "user_id",
+    "action",
+    "details",
+    "created_at",
+    "position",
+)
+
+
 class CardActivitiesProjection(Projection):
     """Each card's history from the card's and its board's events."""
 
     name = "card_activities"
     tables = ("card_activities",)
+    append_only = ("card_activities",)
     COMMENT_CREATED = "domain.comments:Comment.Created"
+
+    def apply_batch(self, cur: Cursor, events: Sequence[tuple[Any, int]]) -> None:
+        sink = RowSink(RECORD)
+        for event, position in events:
+            self.apply(sink, event, position)  # type: ignore[arg-type]
+        copy_rows(cur, "card_activities", RECORD_COLUMNS, sink.rows)
 
     def handles_topic(self, topic: str) -> bool:
         return super().handles_topic(topic) or topic == self.COMMENT_CREATED
@@ -282,15 +319,14 @@ class CardActivitiesProjection(Projection):
         self, cur: Cursor, e: Any, position: int, card_id: Any, action: str, details: dict[str, Any]
     ) -> None:
         cur.execute(
-            "INSERT INTO card_activities (id, card_id, workspace_id, user_id, action, details,"
-            " created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            RECORD,
             (
                 row_id("card_activity", position, card_id),
                 card_id,
                 e.workspace_id,
                 e.actor_id,
                 action,
-                Jsonb(details),
+                Jsonb(details, dumps=json_dumps),
                 e.timestamp,
                 position,
             ),

@@ -45,6 +45,12 @@ class TasksProjection(TrackedTime, Projection):
     name = "tasks"
     tables = ("tasks", "task_time")
     tracked_type, tracked_table, tracked_rows = "task", "task_time", "tasks"
+    deferred_indexes = (  # tasks are found by id and by project
+        "idx_tasks_milestone",
+        "idx_tasks_assignee",
+        "idx_tasks_status",
+        "idx_tasks_workspace",
+    )
 
     def _set(self, cur: Cursor, e: Any, assignments: str, values: dict[str, Any]) -> None:
         cur.execute(

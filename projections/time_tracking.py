@@ -61,6 +61,13 @@ def _shape(segments: list[list[Any]], stopped: bool) -> dict[str, Any]:
 class TimeTrackingProjection(Projection):
     name = "time_tracking"
     tables = ("time_entries", "time_tracking_settings", "active_timers")
+    deferred_indexes = (  # entries are found by id, task and project
+        "idx_time_entries_user",
+        "idx_time_entries_start_time",
+        "idx_time_entries_workspace",
+        "idx_time_entries_user_start",
+        "idx_active_timers_user",
+    )
 
     # Settings --------------------------------------------------------------------------------
 
@@ -247,22 +254,33 @@ class TrackedTime:
         target = None
         if tracked is not None and tracked["task_type"] == self.tracked_type:
             target = UUID(tracked["task_id"])
+        values = {
+            "entry": e.originator_id,
+            "target": target,
+            "seconds": tracked["seconds"] if target is not None else None,  # type: ignore[index]
+        }
+        # First the hours of the rows the entry counted for and now counts for, summed over
+        # the side table as it is about to be (other entries' rows, plus this one's new row);
+        # then the side table itself. No result is read: fit for pipeline mode.
         cur.execute(
-            f"DELETE FROM {self.tracked_table} WHERE entry_id = %s RETURNING target_id",
-            (e.originator_id,),
+            f"UPDATE {self.tracked_rows} r SET actual_hours = LEAST(99999999.99, (SELECT"
+            " round(coalesce(sum(s.seconds), 0) / 3600.0, 2) FROM (SELECT seconds FROM"
+            f" {self.tracked_table} WHERE target_id = r.id AND entry_id <> %(entry)s UNION ALL"
+            " SELECT %(seconds)s::int WHERE r.id = %(target)s::uuid) s)) WHERE r.id IN (SELECT"
+            f" target_id FROM {self.tracked_table} WHERE entry_id = %(entry)s UNION ALL"
+            " SELECT %(target)s::uuid)",
+            values,
+            prepare=True,
         )
-        targets = {row[0] for row in cur.fetchall()}
-        if target is not None:
+        if target is None:
+            cur.execute(
+                f"DELETE FROM {self.tracked_table} WHERE entry_id = %(entry)s", values, prepare=True
+            )
+        else:
             cur.execute(
                 f"INSERT INTO {self.tracked_table} (entry_id, target_id, seconds)"
-                " VALUES (%s, %s, %s)",
-                (e.originator_id, target, tracked["seconds"]),  # type: ignore[index]
-            )
-            targets.add(target)
-        for target_id in targets:
-            cur.execute(
-                f"UPDATE {self.tracked_rows} SET actual_hours = LEAST(99999999.99, (SELECT"
-                f" round(coalesce(sum(seconds), 0) / 3600.0, 2) FROM {self.tracked_table}"
-                " WHERE target_id = %s)) WHERE id = %s",
-                (target_id, target_id),
+                " VALUES (%(entry)s, %(target)s, %(seconds)s) ON CONFLICT (entry_id)"
+                " DO UPDATE SET target_id = excluded.target_id, seconds = excluded.seconds",
+                values,
+                prepare=True,
             )
