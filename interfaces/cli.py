@@ -9,6 +9,7 @@ import threading
 from typing import Annotated
 
 import typer
+from eventsourcing.persistence import Mapper
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -18,7 +19,8 @@ from interfaces.bootstrap import make_projector, migrate, open_event_store
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
 from projections import control
-from projections.rebuild import DEFAULT_BATCH, rebuild_many
+from projections.rebuild import DEFAULT_BATCH
+from projections.rebuild_parallel import rebuild_parallel
 from projections.registry import all_projections, by_name
 
 app = typer.Typer(help="WorkSync: event-sourced project management backend.", no_args_is_help=True)
@@ -27,6 +29,11 @@ app.add_typer(projections_app, name="projections")
 users_app = typer.Typer(help="Administer user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 console = Console(stderr=True)
+
+
+def event_mapper(database_url: str) -> Mapper:
+    """The event store's mapper (personal data decrypted with the users' keys)."""
+    return open_event_store(database_url, pool_size=1).mapper
 
 
 def _database_url() -> str:
@@ -211,6 +218,9 @@ def projections_rebuild(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON report per projection")
     ] = False,
+    jobs: Annotated[
+        int, typer.Option(min=1, help="Processes replaying groups of projections side by side")
+    ] = min(2, os.cpu_count() or 1),
 ) -> None:
     """Replay the whole log into shadow tables, then swap them in atomically (with --all:
     every projection in one pass over the log, swapped in together)."""
@@ -221,7 +231,7 @@ def projections_rebuild(
     except KeyError:
         raise typer.BadParameter(f"unknown projection {name!r}") from None
     url = _database_url()
-    mapper = open_event_store(url, pool_size=1).mapper
+    mapper = event_mapper(url)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -239,7 +249,9 @@ def projections_rebuild(
                 task, completed=position, total=head, rate=f"{position / elapsed:,.0f} pos/s"
             )
 
-        results = rebuild_many(url, targets, mapper, batch_size=batch_size, progress=report)
+        results = rebuild_parallel(
+            url, targets, mapper, event_mapper, jobs=jobs, batch_size=batch_size, progress=report
+        )
         done = results[0]
         bar.update(task, rate=f"{done.events:,} events, {done.events_per_second:,.0f} events/s")
     if as_json:

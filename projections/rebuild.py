@@ -293,21 +293,30 @@ def rebuild(
     return rebuild_many(conninfo, [projection], mapper, batch_size=batch_size, progress=progress)[0]
 
 
-def rebuild_many(
+@dataclass
+class Replayed:
+    """What the bulk phase did for a group of projections (shadow tables, loaded, indexed)."""
+
+    position: int
+    consumed: int
+    batch_ms: list[float]
+    apply_seconds: dict[str, float]
+
+
+def bulk_replay(
     conninfo: str,
     projections: Sequence[Projection],
     mapper: Mapper,
     *,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
-) -> list[RebuildReport]:
-    """Rebuild these projections in one pass over the log and swap them in together."""
-    given = [p.name for p in projections]
-    projections = sorted(projections, key=lambda p: p.name)  # lock order
+) -> Replayed:
+    """Steps 1-2 for these projections: shadow tables, the whole log replayed into them in
+    one pass, then made logged and indexed. Takes no lock on the live side."""
+    projections = sorted(projections, key=lambda p: p.name)
     names = [p.name for p in projections]
     replayer = Replayer(projections, mapper)
-    started = time.perf_counter()
-    consumed = 0
+    consumed, position = 0, 0
     batch_ms: list[float] = []
     with psycopg.connect(conninfo, autocommit=False) as conn:
         conn.execute("SET synchronous_commit = off")
@@ -317,17 +326,15 @@ def rebuild_many(
                 for p in projections
                 for ddl in _create_shadow_tables(conn, p, shadow_schema(p.name))
             ]
-        path = sql.SQL(", ").join(sql.Identifier(shadow_schema(n)) for n in names)
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(path))
+        _search_shadows(conn, names)
         conn.commit()
-        position = 0
         with conn.cursor() as cur:
             head = log_head(cur)
             conn.commit()
             reader = Prefetcher(conninfo, replayer, position, batch_size)
             try:
                 batch_started = time.perf_counter()
-                for rows, decoded in reader:  # bulk replay, no locks on the live side
+                for rows, decoded in reader:
                     with conn.transaction():
                         replayer.apply_decoded(cur, decoded)
                     now = time.perf_counter()
@@ -346,24 +353,78 @@ def rebuild_many(
                         cur.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(ident))
                 for ddl in deferred:
                     cur.execute(ddl)
-            with conn.transaction():  # catch up and swap, atomically
-                cur.execute("SET LOCAL synchronous_commit = on")
-                cur.execute(
-                    "SELECT position FROM projection_tracking WHERE name = ANY(%s)"
-                    " ORDER BY name FOR UPDATE",
-                    (names,),
-                )
+    spent = dict(zip(names, replayer.apply_seconds, strict=True))
+    return Replayed(position, consumed, batch_ms, spent)
+
+
+def _search_shadows(conn: Connection, names: Sequence[str]) -> None:
+    path = sql.SQL(", ").join(sql.Identifier(shadow_schema(n)) for n in names)
+    conn.execute(sql.SQL("SET search_path TO {}, public").format(path))
+
+
+def catch_up_and_swap(
+    conninfo: str,
+    groups: Sequence[tuple[Sequence[Projection], int]],
+    mapper: Mapper,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+) -> tuple[dict[str, int], int]:
+    """Step 3 for groups of (projections, position their shadow tables reached): in one
+    transaction, lock every tracking row (live runners wait), apply to each group what
+    arrived after its position, swap every projection in. Returns each projection's final
+    position and the rows replayed."""
+    everyone = sorted((p for group, _ in groups for p in group), key=lambda p: p.name)
+    names = [p.name for p in everyone]
+    finals: dict[str, int] = {}
+    consumed = 0
+    with psycopg.connect(conninfo, autocommit=False) as conn:
+        _search_shadows(conn, names)
+        conn.commit()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "SELECT position FROM projection_tracking WHERE name = ANY(%s)"
+                " ORDER BY name FOR UPDATE",
+                (names,),
+            )
+            for group, position in groups:
+                replayer = Replayer(sorted(group, key=lambda p: p.name), mapper)
                 while rows := read_events(cur, position, batch_size):
                     replayer.apply(cur, rows)
                     position = rows[-1].position
                     consumed += len(rows)
-                for projection in projections:
-                    _swap(cur, projection, position)
-            if progress:
-                progress(position, position)
+                for projection in group:
+                    finals[projection.name] = position
+            for projection in everyone:
+                _swap(cur, projection, finals[projection.name])
+    return finals, consumed
+
+
+def rebuild_many(
+    conninfo: str,
+    projections: Sequence[Projection],
+    mapper: Mapper,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> list[RebuildReport]:
+    """Rebuild these projections in one pass over the log and swap them in together."""
+    started = time.perf_counter()
+    done = bulk_replay(conninfo, projections, mapper, batch_size=batch_size, progress=progress)
+    finals, caught_up = catch_up_and_swap(
+        conninfo, [(projections, done.position)], mapper, batch_size=batch_size
+    )
+    if progress:
+        final = max(finals.values(), default=0)
+        progress(final, final)
     seconds = time.perf_counter() - started
-    reports = {
-        name: RebuildReport(name, consumed, position, seconds, spent, tuple(batch_ms))
-        for name, spent in zip(names, replayer.apply_seconds, strict=True)
-    }
-    return [reports[name] for name in given]
+    return [
+        RebuildReport(
+            p.name,
+            done.consumed + caught_up,
+            finals[p.name],
+            seconds,
+            done.apply_seconds[p.name],
+            tuple(done.batch_ms),
+        )
+        for p in projections
+    ]

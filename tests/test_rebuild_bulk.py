@@ -14,8 +14,10 @@ import psycopg
 
 from domain.kanban import Board, Card
 from interfaces.bootstrap import open_event_store
+from interfaces.cli import event_mapper
 from projections.engine import Projector, read_events
 from projections.rebuild import FastJSONTranscoder, rebuild, rebuild_many
+from projections.rebuild_parallel import REPLAY_COST, rebuild_parallel, split
 from projections.registry import all_projections, by_name
 from tests.projection_helpers import caught_up, create_workspaces, wait_until
 
@@ -88,7 +90,46 @@ def test_the_generated_log_projects_live_and_rebuilds_to_the_same_rows(fresh_dat
             rebuild(url, by_name(name), store.mapper, batch_size=37)
         assert read_model(url) == live
         assert caught_up(url)
+        # Two processes, each replaying a group of projections, swapped in together.
+        reports = rebuild_parallel(
+            url, all_projections(), store.mapper, event_mapper, jobs=2, batch_size=500
+        )
+        assert {r.position for r in reports} == {reports[0].events}
+        assert read_model(url) == live
+        assert indexes(url) == before
+        assert caught_up(url)
     finally:
+        store.close()
+
+
+def test_projections_split_into_groups_of_about_equal_cost():
+    groups = split(all_projections(), 2)
+    assert len(groups) == 2
+    assert sorted(p.name for g in groups for p in g) == sorted(p.name for p in all_projections())
+    costs = [sum(REPLAY_COST.get(p.name, 1) for p in g) for g in groups]
+    assert max(costs) - min(costs) <= max(REPLAY_COST.values()) / 2
+    assert len(split(all_projections(), 1)) == 1
+    assert len(split([by_name("kanban")], 4)) == 1
+
+
+def test_a_parallel_rebuild_during_writes_catches_up_and_swaps_all(fresh_database_url):
+    url = fresh_database_url
+    store = open_event_store(url, pool_size=2)
+    projector = Projector(all_projections(), url, store.mapper, batch_size=50)
+    projector.start()
+    try:
+        create_workspaces(store, 40, prefix="before")
+        writer = threading.Thread(target=create_workspaces, args=(store, 120, "during"))
+        writer.start()
+        rebuild_parallel(url, all_projections(), store.mapper, event_mapper, jobs=2, batch_size=15)
+        writer.join()
+        wait_until(lambda: caught_up(url))
+        live = read_model(url)
+        assert len(live["workspaces"]) == 160
+        rebuild_many(url, all_projections(), store.mapper)
+        assert read_model(url) == live
+    finally:
+        projector.stop()
         store.close()
 
 
