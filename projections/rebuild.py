@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import queue
 import re
 import threading
@@ -23,18 +22,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-import orjson
 import psycopg
-from eventsourcing.persistence import JSONTranscoder, Mapper, UUIDAsHex
+from eventsourcing.persistence import Mapper
 from psycopg import Connection, Cursor, sql
 
 from projections.base import Projection
 from projections.engine import CONTROL_CHANNEL, PROGRESS_CHANNEL, Row, log_head, read_events
+from projections.rebuild_decoding import fast_mapper
 
 Progress = Callable[[int, int], None]
-LONG_NUMBER = re.compile(rb"[0-9]{19}")
 DEFAULT_BATCH = 10_000
 
 
@@ -54,62 +51,6 @@ class RebuildReport:
 
 def shadow_schema(name: str) -> str:
     return f"rebuild_{name}"
-
-
-# Decoding ---------------------------------------------------------------------------------
-
-
-class FastJSONTranscoder:
-    """Decodes what a ``JSONTranscoder`` encoded, to equal values, faster: orjson parses, then
-    each ``{"_type_", "_data_"}`` object is decoded by the same registered transcodings,
-    innermost first, as the transcoder's object hook does (ids through a cache)."""
-
-    def __init__(self, inner: JSONTranscoder) -> None:
-        self.inner = inner
-        self.uuids: dict[str, UUID] = {}
-        self.cache_uuids = type(inner.names.get("uuid_hex")) is UUIDAsHex
-
-    def encode(self, obj: Any) -> bytes:
-        return self.inner.encode(obj)
-
-    def decode(self, data: bytes) -> Any:
-        if LONG_NUMBER.search(data):  # orjson reads integers past 64 bits as floats
-            return self.inner.decode(data)
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:  # e.g. NaN, which json reads
-            return self.inner.decode(data)
-        return self._walk(obj)
-
-    def _walk(self, obj: Any) -> Any:
-        if type(obj) is dict:
-            for key, value in obj.items():
-                if type(value) is dict or type(value) is list:
-                    obj[key] = self._walk(value)
-            if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-                data = obj["_data_"]
-                if self.cache_uuids and obj["_type_"] == "uuid_hex" and type(data) is str:
-                    found = self.uuids.get(data)
-                    if found is None:
-                        if len(self.uuids) > 1_000_000:
-                            self.uuids.clear()
-                        found = self.uuids[data] = UUID(data)
-                    return found
-                return self.inner._decode_obj(obj)
-            return obj
-        for i, value in enumerate(obj):
-            if type(value) is dict or type(value) is list:
-                obj[i] = self._walk(value)
-        return obj
-
-
-def fast_mapper(mapper: Mapper) -> Mapper:
-    """The same mapper (its subclass's own decoding included), with a faster JSON decoder."""
-    if type(mapper.transcoder) is not JSONTranscoder:
-        return mapper
-    clone = copy.copy(mapper)
-    clone.transcoder = FastJSONTranscoder(mapper.transcoder)  # type: ignore[assignment]
-    return clone
 
 
 class Replayer:

@@ -16,7 +16,8 @@ from domain.kanban import Board, Card
 from interfaces.bootstrap import open_event_store
 from interfaces.cli import event_mapper
 from projections.engine import Projector, read_events
-from projections.rebuild import FastJSONTranscoder, rebuild, rebuild_many
+from projections.rebuild import rebuild, rebuild_many
+from projections.rebuild_decoding import FastJSONTranscoder
 from projections.rebuild_parallel import REPLAY_COST, rebuild_parallel, split
 from projections.registry import all_projections, by_name
 from tests.projection_helpers import caught_up, create_workspaces, wait_until
