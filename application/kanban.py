@@ -7,6 +7,7 @@ serialized per board in this process and retried on version clashes across proce
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -16,14 +17,20 @@ from application.errors import Invalid, NotFound
 from application.store import EventStore, Saved, check_version
 from domain.kanban import Board, Card
 
-REMEMBERED = 100_000  # card id -> board id, board id -> workspace id, per process
+REMEMBERED = 100_000  # card -> board and board -> workspace pairs kept per process
 
 
 class KanbanService:
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self._card_boards: dict[UUID, UUID] = {}
-        self._board_workspaces: dict[UUID, UUID] = {}
+        # Facts that never change, remembered per process: a card's board, a board's
+        # workspace (a missing one raises NotFound, which is not remembered).
+        self._board_of = lru_cache(maxsize=REMEMBERED)(
+            lambda card_id: store.load(Card, card_id, "card", copy=False).board_id
+        )
+        self._workspace_of = lru_cache(maxsize=REMEMBERED)(
+            lambda board_id: store.load(Board, board_id, "board", copy=False).workspace_id
+        )
 
     def board(self, board_id: UUID, actor_id: UUID, action: Action) -> Board:
         board = self.store.load(Board, board_id, "board")
@@ -34,14 +41,8 @@ class KanbanService:
 
     def _authorize(self, board_id: UUID, actor_id: UUID, action: Action) -> None:
         """The access check, made before a command takes the board's turn so the turn stays
-        short. A board never changes workspace, so that is remembered."""
-        workspace_id = self._board_workspaces.get(board_id)
-        if workspace_id is None:
-            workspace_id = self.store.load(Board, board_id, "board", copy=False).workspace_id
-            if len(self._board_workspaces) >= REMEMBERED:
-                self._board_workspaces.clear()
-            self._board_workspaces[board_id] = workspace_id
-        require(self.store, workspace_id, actor_id, action, "board")
+        short."""
+        require(self.store, self._workspace_of(board_id), actor_id, action, "board")
 
     def _live_board(self, board_id: UUID) -> Board:
         """A working copy of the board (access already checked by ``_authorize``)."""
@@ -208,16 +209,6 @@ class KanbanService:
         if card.deleted:
             raise NotFound("card not found")
         return card, board
-
-    def _board_of(self, card_id: UUID) -> UUID:
-        """The board a card belongs to (a card never changes boards, so it is remembered)."""
-        board_id = self._card_boards.get(card_id)
-        if board_id is None:
-            board_id = self.store.load(Card, card_id, "card", copy=False).board_id
-            if len(self._card_boards) >= REMEMBERED:
-                self._card_boards.clear()
-            self._card_boards[card_id] = board_id
-        return board_id
 
     def update_card(
         self, card_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
