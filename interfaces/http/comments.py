@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from application.authorization import Action
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import ACCEPTED, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import comments as queries
 
@@ -193,7 +193,7 @@ async def edit_comment(
     )
     result = await _comment_or_accepted(conn, comment_id, caller, caught_up, saved.position)
     if isinstance(result, CommentOut):
-        response.headers["ETag"] = f'"{result.version}"'
+        set_etag(response, result.version)
     return result
 
 

@@ -25,7 +25,7 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import ACCEPTED, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import activities as activity_queries
 from projections import projects as queries
@@ -174,7 +174,7 @@ async def create_project(
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/projects/{saved.value}"
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return ProjectOut(**row)
 
 
@@ -183,7 +183,7 @@ async def get_project(
     project_id: UUID, caller: CurrentUser, conn: Conn, response: Response
 ) -> ProjectOut:
     row = await visible_project(conn, project_id, caller.id)
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return ProjectOut(**row)
 
 
@@ -206,7 +206,7 @@ async def update_project(
     row = await queries.get_for_member(conn, project_id, caller.id) if caught_up else None
     if row is None:
         return accepted(project_id, saved.position)
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return ProjectOut(**row)
 
 

@@ -27,7 +27,7 @@ from pydantic import (
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import ACCEPTED, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks as queries
 
@@ -187,7 +187,7 @@ async def create_task(
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/tasks/{saved.value}"
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return to_out(row)
 
 
@@ -196,7 +196,7 @@ async def get_task(task_id: UUID, caller: CurrentUser, conn: Conn, response: Res
     row = await queries.get_for_member(conn, task_id, caller.id)
     if row is None:
         raise NotFound("task not found")
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return to_out(row)
 
 
@@ -217,7 +217,7 @@ async def update_task(
     row = await queries.get_for_member(conn, task_id, caller.id) if caught_up else None
     if row is None:
         return accepted(task_id, saved.position)
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return to_out(row)
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED
+from interfaces.http.schemas import ACCEPTED, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import workspaces as queries
 
@@ -90,7 +90,7 @@ async def create_workspace(
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/workspaces/{saved.value}"
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return to_out(row)
 
 
@@ -101,7 +101,7 @@ async def get_workspace(
     row = await queries.get_for_member(conn, workspace_id, caller.id)
     if row is None:
         raise NotFound("workspace not found")
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return to_out(row)
 
 
@@ -123,7 +123,7 @@ async def update_workspace(
     row = await queries.get_for_member(conn, workspace_id, caller.id) if caught_up else None
     if row is None:
         return accepted(workspace_id, saved.position)
-    response.headers["ETag"] = f'"{row["version"]}"'
+    set_etag(response, row["version"])
     return to_out(row)
 
 
