@@ -192,8 +192,9 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            ["redis-server", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -203,6 +204,12 @@ class OwnRedis:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
+            self.process.wait(10)
+
+    def kill(self) -> None:
+        """As if the host went away: no goodbye to the clients."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
             self.process.wait(10)
 
 
@@ -243,6 +250,49 @@ def test_after_redis_restarts_live_delivery_resumes_and_fills_the_gap(fresh_data
             await http.close()
 
         run(scenario())
+    finally:
+        for server in servers:
+            server.stop()
+        servers.clear()
+        own.stop()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+def test_a_quiet_process_hears_again_within_seconds_of_redis_returning(fresh_database_url, servers):
+    """The process without the emitter publishes nothing, so only its pub/sub listener can
+    notice Redis is back: it must reconnect within about a second, however long the outage
+    was, and again after a second outage (no growing backoff)."""
+    own = OwnRedis()
+    own.start()
+    try:
+        servers.append(Server(fresh_database_url, redis_url=own.url))
+        assert wait_until(lambda: emitter_lock_held(fresh_database_url))
+        servers.append(Server(fresh_database_url, redis_url=own.url, emitter=False))
+        emitting, quiet = servers
+
+        async def scenario() -> list[float]:
+            http = Http(emitting.base)
+            a, b, workspace, columns, card = await setup(http)
+            listener = Listener(quiet.base, b["access_token"], workspaces=[workspace])
+            await listener.connect()
+            await http.move(a, card, columns[1])
+            await moves_reach(listener, 1)
+            delays = []
+            for outage, moved in ((8, 2), (8, 3)):
+                own.kill()
+                await asyncio.sleep(outage)  # nothing happens meanwhile: backoff grows
+                own.start()
+                back = time.monotonic()
+                await http.move(a, card, columns[moved % 2])
+                await moves_reach(listener, moved, timeout=90)
+                delays.append(time.monotonic() - back)
+            await listener.close()
+            await http.close()
+            return delays
+
+        delays = asyncio.run(asyncio.wait_for(scenario(), 240))
+        print(f"heard again {delays[0]:.1f} s and {delays[1]:.1f} s after Redis returned")
+        assert max(delays) < 3, delays
     finally:
         for server in servers:
             server.stop()
