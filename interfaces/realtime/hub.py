@@ -1,12 +1,15 @@
 """The Socket.IO server: authentication on connect, rooms, and each socket's life.
 
 Connect with the access token (``auth={"token": ...}`` or ``?token=``), optionally ``since``
-(the last position the client saw) and ``workspaces`` (ids to follow). A bad or expired token,
-or an ended session, is refused. The socket joins ``user:<id>`` and each requested workspace
-the user is a member of (checked on the write model, so it is current); it first receives
-every event after ``since`` that it may see, in order, then ``realtime:ready`` (its position,
-the workspaces followed and those refused), then live events. ``workspace:join`` /
-``workspace:leave`` follow or stop following a workspace later (from that moment on).
+(the last position the client saw) and ``workspaces`` (ids to follow; ``workspace_id`` counts
+as one more). A bad or expired token, or an ended session, is refused. The socket joins
+``user:<id>`` and each requested workspace the user is a member of (checked on the write
+model, so it is current); it first receives every event after ``since`` that it may see, in
+order, then ``realtime:ready`` (its position, the workspaces followed and those refused), then
+live events. ``workspace:join`` (``{workspace_id, since}``) follows a workspace later: with a
+``since`` (given to the join, else the connection's), the workspace's events after it that the
+socket was not sent come first, in order, then its live events; without, from that moment on.
+``workspace:leave`` stops following one.
 
 A socket lives as long as its login: every ``REALTIME_AUTH_CHECK_SECONDS`` (15) the server
 sends ``realtime:unauthorized`` (``{"reason": ...}``) to each socket whose access token has
@@ -53,6 +56,15 @@ class ConnectRequest:
     workspaces: list[str]
 
 
+def position(value: Any) -> int | None:
+    """A ``since``: absent, or a log position (an integer >= 0); ValueError otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or int(value) < 0:
+        raise ValueError("since must be a position (an integer >= 0)")
+    return int(value)
+
+
 def connect_request(environ: dict[str, Any], auth: Any) -> ConnectRequest:
     """Token, since and workspaces from the auth payload, else from the query string."""
     query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -64,20 +76,19 @@ def connect_request(environ: dict[str, Any], auth: Any) -> ConnectRequest:
     token = pick("token")
     if isinstance(token, str) and token.lower().startswith("bearer "):
         token = token[7:]
-    since = pick("since")
     workspaces = pick("workspaces") or []
     if isinstance(workspaces, str):
         workspaces = [w for w in workspaces.split(",") if w]
     try:
+        if pick("workspace_id"):  # one workspace, the shape of workspace:join's payload
+            workspaces = [*workspaces, pick("workspace_id")]
         ids = [str(UUID(str(w))) for w in workspaces]
-        since_value = None if since in (None, "") else int(since)
+        since = position(pick("since"))
     except (TypeError, ValueError):
         raise socketio.exceptions.ConnectionRefusedError(
-            "bad request: since is a position, workspaces are ids"
+            "bad request: since is a position (>= 0), workspaces are ids"
         ) from None
-    if since_value is not None and since_value < 0:
-        raise socketio.exceptions.ConnectionRefusedError("bad request: since must be >= 0")
-    return ConnectRequest(token if isinstance(token, str) else None, since_value, ids)
+    return ConnectRequest(token if isinstance(token, str) else None, since, ids)
 
 
 class RealtimeHub:
@@ -170,6 +181,7 @@ class RealtimeHub:
             connection=container.pool.connection,
             reader=self._reader(),
         )
+        subscriber.since = None if request.since is None else cursor
         self.fanout.subscribers[sid] = subscriber
         self._logins[sid] = (claims.user_id, claims.session_id, claims.expires_at)
         for room in subscriber.rooms:
@@ -194,14 +206,27 @@ class RealtimeHub:
             workspace_id = str(UUID(str(workspace_id)))
         except ValueError:
             return {"ok": False, "error": "workspace_id must be an id"}
+        try:
+            since = position(data.get("since")) if isinstance(data, dict) else None
+        except ValueError as e:
+            return {"ok": False, "error": str(e)}
         if subscriber is None:
             return {"ok": False, "error": "not connected"}
+        since = subscriber.since if since is None else since
         seq = self.fanout.revocation_seq
         member = await self._may_follow(workspace_id, subscriber.user_id)
         if not member or self.fanout.revoked_since(seq, workspace_id, subscriber.user_id):
             return {"ok": False, "error": "workspace not found"}
-        subscriber.follow(workspace_id)
-        return {"ok": True, "workspace_id": workspace_id, "position": subscriber.queued}
+        if since is not None and since > subscriber.queued:  # not beyond the log
+            async with self._container().pool.connection() as conn:
+                since = min(since, await log_head(conn))
+        subscriber.follow(workspace_id, since)
+        return {
+            "ok": True,
+            "workspace_id": workspace_id,
+            "since": since,
+            "position": subscriber.queued,
+        }
 
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
         subscriber = self.fanout.subscribers.get(sid)
