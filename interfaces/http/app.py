@@ -20,6 +20,7 @@ from interfaces.http import (
     comments,
     guard,
     health,
+    idempotency,
     identity,
     identity_users,
     kanban,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     )
     problems.install(app)
     guard.install(app)
+    idempotency.install(app)
     app.include_router(health.router)
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
