@@ -80,6 +80,9 @@ def eventstore_env(database_url: str, pool_size: int = 10, create_table: bool = 
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+        # Check each pooled connection as it is handed out: after the database dropped
+        # connections, commands get live ones instead of failing.
+        "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y" if create_table else "n",
         # Loaded aggregates stay in memory and are fast-forwarded from the log on each get.
         "AGGREGATE_CACHE_MAXSIZE": "2000",
@@ -210,6 +213,13 @@ class EventStore(Application):
             except psycopg.errors.LockNotAvailable:
                 yield None
                 return
+            except psycopg.OperationalError:
+                if not (conn.closed or conn.broken):
+                    raise
+                # The connection died before the turn (the database dropped it after the
+                # pool's check): nothing ran, so run without the turn, as on a timeout.
+                yield None
+                return
             try:
                 working = None
                 if cached is not None:
@@ -227,7 +237,14 @@ class EventStore(Application):
                     working = project_aggregate(deepcopy(cached), events)
                 yield working
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,), prepare=True)
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,), prepare=True)
+                except psycopg.OperationalError:
+                    # The connection died (the database dropped it): its session, and the
+                    # lock with it, are gone. The command's outcome stands (it may have
+                    # committed on another connection): do not turn it into an error.
+                    if not (conn.closed or conn.broken):
+                        raise
 
     def _cached(self, aggregate_id: UUID) -> Aggregate | None:
         cache = self.repository.cache

@@ -18,7 +18,9 @@ from interfaces.http import (
     activities,
     audit,
     comments,
+    guard,
     health,
+    idempotency,
     identity,
     identity_users,
     kanban,
@@ -67,12 +69,15 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
         lifespan=lifespan,
     )
     problems.install(app)
+    guard.install(app)
+    idempotency.install(app)
     app.include_router(health.router)
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
     for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
         app.include_router(context.router, prefix=API_PREFIX)
+    app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
             allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-Id"],
         )
+    app.add_middleware(guard.Guard)  # ...and errors in the middlewares above, still with ids
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
     return app

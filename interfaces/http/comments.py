@@ -20,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from application.authorization import Action
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import comments as queries
 
-router = APIRouter(tags=["comments"])
+router = APIRouter(tags=["comments"], route_class=CommandRoute)
 
 Content = Annotated[
     str,

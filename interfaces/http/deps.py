@@ -1,5 +1,8 @@
 """Typed dependencies shared by the routers: the container, the caller, a read connection,
-If-Match, and running a command off the event loop with read-your-writes."""
+If-Match, and running a command off the event loop with read-your-writes.
+
+A request's read connection is taken from the pool when first used and given back before a
+command runs and waits (``run_command``): no pooled connection is held while waiting."""
 
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ import structlog
 from anyio import to_thread
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg import AsyncConnection
 
 from application.errors import Invalid, Unauthorized
 from application.store import Saved
 from interfaces.bootstrap import Container
+from interfaces.http.db import ReadConnection
+from interfaces.http.guard import request_state
 from interfaces.http.middleware import record_timing
 from projections.identity import get_user
 
@@ -28,12 +32,18 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def read_connection(container: ContainerDep) -> AsyncIterator[AsyncConnection]:
-    async with container.pool.connection() as conn:
+async def read_connection(container: ContainerDep) -> AsyncIterator[ReadConnection]:
+    conn = ReadConnection(container.pool)
+    state = request_state()
+    if state is not None:
+        state.read = conn
+    try:
         yield conn
+    finally:
+        await conn.release()
 
 
-Conn = Annotated[AsyncConnection, Depends(read_connection)]
+Conn = Annotated[ReadConnection, Depends(read_connection)]
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /auth/login")
 
@@ -93,9 +103,17 @@ async def run_command(
     """Run a command in a worker thread, then wait (bounded) for the projections it affects.
 
     Returns the result and whether the read model has caught up (False -> answer 202).
+    The request's read connection goes back to the pool first (reads after the wait take
+    one again), and the request is marked committed: from here on it answers 2xx, 202 when
+    reading the result back fails (``guard.committed_answer``).
     """
+    state = request_state()
+    if state is not None and state.read is not None:
+        await state.read.release()
     started = time.perf_counter()
     saved: Saved = await to_thread.run_sync(lambda: fn(*args, **kwargs))
+    if state is not None:
+        state.committed = saved
     appended = time.perf_counter()
     caught_up = await container.waiter.wait(
         container.affected(saved.topics), saved.position, container.settings.projection_wait_timeout

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.idempotency import CommandRoute
 from interfaces.http.kanban_schemas import (
     BoardCreate,
     BoardDetail,
@@ -34,7 +35,7 @@ from interfaces.http.pagination import (
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import kanban_queries as q
 
-router = APIRouter(tags=["kanban"])
+router = APIRouter(tags=["kanban"], route_class=CommandRoute)
 
 
 async def _column_board(conn: Conn, column_id: UUID, user_id: UUID) -> UUID:

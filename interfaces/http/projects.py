@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from application.errors import NotFound
 from interfaces.http.activities import ActivityOut, feed_page
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import (
     Page,
     PageQuery,
@@ -30,7 +31,7 @@ from interfaces.http.schemas import accepted as shared_accepted
 from projections import activities as activity_queries
 from projections import projects as queries
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]

@@ -26,12 +26,13 @@ from pydantic import (
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks as queries
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=CommandRoute)
 
 Status = Literal["todo", "in_progress", "review", "done", "cancelled"]
 Priority = Literal["low", "medium", "high", "urgent"]

@@ -24,6 +24,7 @@ from application.authorization import POLICY, Action, allowed
 from application.errors import Forbidden, Invalid, NotFound
 from domain.time_tracking import SETTINGS_DEFAULTS
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, Accepted, accepted, set_etag
 from interfaces.http.time_tracking_schemas import (
@@ -41,7 +42,7 @@ from projections import time_tracking_queries as q
 from projections import time_tracking_reports as reports
 from projections.time_tracking import parse_segments
 
-router = APIRouter(tags=["time tracking"])
+router = APIRouter(tags=["time tracking"], route_class=CommandRoute)
 
 MANAGERS = sorted(POLICY[Action.TIME_MANAGE])
 MAX_REPORT_DAYS = 366
