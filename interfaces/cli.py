@@ -325,7 +325,8 @@ def projections_skip(
         raise typer.Exit(1) from None
     console.print(
         f"parked position {parked.position} ({parked.topic}) for {name}"
-        + ("; it runs again" if resumed else "")
+        + ("; it runs again" if resumed else ""),
+        soft_wrap=True,
     )
 
 
