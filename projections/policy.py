@@ -45,6 +45,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
 import psycopg
+import structlog
 from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 from psycopg import Connection, Cursor
@@ -54,6 +55,7 @@ from projections.base import Handler
 from projections.engine import DecodedEvents, ProjectionWorker, read_events
 
 T = TypeVar("T")
+log = structlog.get_logger("policies")
 OUTBOX_CHANNEL = "worksync_outbox"  # NOTIFY'd with the kind when a policy writes a row
 MAX_ATTEMPTS = 8  # version clashes retried per event before the policy fails on it
 APPEND = (
@@ -168,6 +170,9 @@ class Policy:
             except psycopg.errors.UniqueViolation:
                 if attempt + 1 == MAX_ATTEMPTS:
                     raise
+                log.info(
+                    "policy version clash; reacting again", policy=self.name, position=position
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def make_worker(self, decoded: DecodedEvents, batch_size: int) -> PolicyWorker:
