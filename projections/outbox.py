@@ -7,6 +7,8 @@ e.g. a job queued on Redis; the job marks the row delivered, and a key seen twic
 delivered once). A deliverer that raises (Redis down) leaves the row for later, with
 exponential backoff. Rows are taken with ``FOR UPDATE SKIP LOCKED``, so several dispatchers
 can run; a row handed over but not delivered after ``requeue_after`` is handed over again.
+A delivered row keeps its key, kind, policy, position and times, not its payload (which may
+hold personal data or a link).
 
 Woken by NOTIFY on ``worksync_outbox`` (sent with the policy's commit), else every second.
 """
@@ -45,7 +47,8 @@ DUE = (
 )
 DELIVERED = (
     "UPDATE outbox SET delivered_at = now(), enqueued_at = coalesce(enqueued_at, now()),"
-    " attempts = attempts + 1, last_error = NULL, payload = payload - 'context' WHERE id = %s"
+    " attempts = attempts + 1, last_error = NULL, payload = '{}'"
+    " WHERE id = %s"
 )
 ENQUEUED = (
     "UPDATE outbox SET enqueued_at = now(), attempts = attempts + 1, last_error = NULL"

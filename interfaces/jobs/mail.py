@@ -170,14 +170,14 @@ CLAIM = (
 RELEASE = "UPDATE outbox SET claimed_until = NULL, last_error = %s WHERE key = %s"
 DELIVERED = (
     "UPDATE outbox SET delivered_at = now(), claimed_until = NULL, last_error = NULL,"
-    " payload = payload - 'context' WHERE key = %s"
+    " payload = '{}' WHERE key = %s"
 )
 
 
 @job(queue_name="mail", max_retries=8, throws=(TemplateError,))
 def send_outbox_mail(key: str) -> None:
     """Send the outbox row ``key`` once: claim it (a row delivered or being sent by another
-    job is left alone), send it over SMTP, mark it delivered (its link is then dropped)."""
+    job is left alone), send it over SMTP, mark it delivered (its payload is then dropped)."""
     settings = current_settings()
     url = resolve_database_url(settings.database_url, settings.data_dir)
     with psycopg.connect(url, autocommit=True) as conn:
