@@ -85,7 +85,10 @@ def status(
                 (list(names),),
             )
             rows = cur.fetchall()
-            cur.execute("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            cur.execute(  # this database's runners only (advisory locks are cluster-wide)
+                "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
             held = {int(r[0]) for r in cur.fetchall()}
     by_name: dict[str, list[Parked]] = {}
     for p in parked(conninfo, names):
