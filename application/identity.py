@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +19,10 @@ from eventsourcing.persistence import IntegrityError
 
 from application.config import Settings
 from application.errors import Conflict, Forbidden, NotFound, Unauthorized
-from application.mail import Mailer
+from application.mail import LinkTokens
 from application.sessions import Client, SessionStore
 from application.store import EventStore, Saved
-from domain.identity import EmailIndex, User, normalize_email
+from domain.identity import EmailIndex, PasswordReset, User, normalize_email
 from domain.workspaces import Workspace
 
 ACCESS = "access"
@@ -123,7 +124,7 @@ class IdentityService:
         hasher: PasswordHasher,
         tokens: Tokens,
         sessions: SessionStore,
-        mailer: Mailer,
+        links: LinkTokens,
         settings: Settings,
         memberships: Callable[[UUID], list[tuple[UUID, str]]],
     ) -> None:
@@ -131,14 +132,15 @@ class IdentityService:
         self.hasher = hasher
         self.tokens = tokens
         self.sessions = sessions
-        self.mailer = mailer
+        self.links = links  # tokens of e-mailed links (the mail policy sends them)
         self.settings = settings
         self.memberships = memberships  # user id -> [(workspace id, role)] from the read model
 
     # Sign-up and log-in --------------------------------------------------------------------
 
     def register(self, email: str, password: str, name: str) -> Saved:
-        """Create a user; the e-mail index makes a second sign-up with the address a 409."""
+        """Create a user; the e-mail index makes a second sign-up with the address a 409.
+        The welcome mail follows from the event (application.mail.MailPolicy)."""
         email = normalize_email(email)
         password_hash = self.hasher.hash(password)
 
@@ -153,11 +155,9 @@ class IdentityService:
             return user, [user, index]
 
         try:
-            saved = self.store.run(command)
+            return self.store.run(command)
         except IntegrityError:
             raise Conflict("an account with this e-mail already exists") from None
-        self.mailer.send("welcome", email, {"name": name, "app_url": self.settings.app_url})
-        return saved
 
     def user_id_for_email(self, email: str) -> UUID | None:
         index_id = EmailIndex.id_for(email)
@@ -229,22 +229,18 @@ class IdentityService:
         return saved
 
     def forgot_password(self, email: str, client: Client) -> None:
-        """Mail a reset link if the account exists; the caller learns nothing either way."""
+        """Record a reset request if the account exists (the mail policy mails its link);
+        the caller learns nothing either way. Only the token's hash is kept; the log has the
+        reset's id, from which the token is derived with the server secret."""
         user = self._live_user(self.user_id_for_email(email))
         if user is None:
             self.sessions.record("password_reset_unknown_email", None, client)
             return
-        token = self.sessions.create_reset(user.id)
+        reset_id = uuid.uuid4()
+        self.sessions.create_reset(user.id, self.links.token("password-reset", reset_id))
+        user_id = user.id
+        self.store.run(lambda: (None, [PasswordReset(id=reset_id, user_id=user_id)]))
         self.sessions.record("password_reset_requested", user.id, client)
-        self.mailer.send(
-            "password_reset",
-            user.email,
-            {
-                "name": user.name,
-                "reset_url": f"{self.settings.app_url}/reset-password?token={token}",
-                "expires_minutes": 60,
-            },
-        )
 
     def reset_password(self, token: str, new: str, client: Client) -> Saved:
         user_id = self.sessions.consume_reset(token)

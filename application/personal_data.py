@@ -22,7 +22,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 from psycopg import Connection
 
-from domain.identity import ERASED_NAME, EmailIndex, User, erased_email
+from domain.identity import ERASED_NAME, EmailIndex, Invitee, User, erased_email
 
 MARK = "pd1:"
 
@@ -33,6 +33,8 @@ PERSONAL: dict[str, tuple[str | None, tuple[str, ...]]] = {
     get_topic(User.PasswordChanged): (None, ("password_hash",)),
     get_topic(EmailIndex.Claimed): ("user_id", ("email",)),
     get_topic(EmailIndex.Reclaimed): ("user_id", ("email",)),
+    # An invitee is not a user yet: the address has a key of its own, under the invite's id.
+    get_topic(Invitee.Addressed): (None, ("email",)),
 }
 
 

@@ -151,8 +151,9 @@ class SessionStore:
 
     # Password reset ------------------------------------------------------------------------
 
-    def create_reset(self, user_id: UUID) -> str:
-        token = secrets.token_urlsafe(32)
+    def create_reset(self, user_id: UUID, token: str | None = None) -> str:
+        """Keep the hash of a reset token (random unless given); returns the token."""
+        token = token or secrets.token_urlsafe(32)
         with self._connect() as conn:
             conn.execute(
                 "INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at)"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,9 +10,9 @@ from uuid import UUID
 
 from application.authorization import Action, authorize
 from application.errors import NotFound
-from application.mail import Mailer
+from application.mail import LinkTokens
 from application.store import EventStore, Saved, check_version
-from domain.identity import User, normalize_email
+from domain.identity import Invitee, User, normalize_email
 from domain.workspaces import Workspace
 
 INVITE_TTL = timedelta(days=7)
@@ -24,9 +23,9 @@ def digest(value: str) -> str:
 
 
 class WorkspaceService:
-    def __init__(self, store: EventStore, mailer: Mailer, app_url: str) -> None:
+    def __init__(self, store: EventStore, links: LinkTokens | None, app_url: str) -> None:
         self.store = store
-        self.mailer = mailer
+        self.links = links  # tokens of invitation links (the mail policy sends them)
         self.app_url = app_url
 
     def load(self, workspace_id: UUID, actor_id: UUID, action: Action) -> Workspace:
@@ -116,38 +115,37 @@ class WorkspaceService:
     # Invites -----------------------------------------------------------------------------
 
     def invite(self, workspace_id: UUID, actor_id: UUID, email: str, role: str) -> Saved:
-        """Record a single-use invitation and mail its link; returns (invite id, token, expiry)."""
-        token = secrets.token_urlsafe(32)
+        """Record a single-use invitation and its addressee (the mail policy mails the link);
+        returns (invite id, token, expiry). The workspace keeps only hashes of the token and
+        the address; the token is derived from the invitation's id with the server secret."""
+        if self.links is None:
+            raise RuntimeError("WorkspaceService needs LinkTokens to invite")
         invite_id = uuid.uuid4()
+        token = self.links.token("invite", invite_id)
         expires_at = datetime.now(UTC) + INVITE_TTL
         email = normalize_email(email)
-        saved = self._change(
-            workspace_id,
-            actor_id,
-            Action.MEMBERS_INVITE,
-            None,
-            lambda w: w.invite(
+
+        def command() -> tuple[None, list[Any]]:
+            workspace = self.load(workspace_id, actor_id, Action.MEMBERS_INVITE)
+            workspace.invite(
                 actor_id=actor_id,
                 invite_id=invite_id,
                 token_hash=digest(token),
                 email_hash=digest(email),
                 role=role,
                 expires_at=expires_at,
-            ),
-        )
-        workspace = self.store.load(Workspace, workspace_id)
-        inviter = self.store.load(User, actor_id)
-        self.mailer.send(
-            "invite",
-            email,
-            {
-                "inviter_name": inviter.name,
-                "workspace_name": workspace.name,
-                "role": role,
-                "accept_url": f"{self.app_url}/api/v1/workspaces/{workspace_id}/invite/{token}",
-                "expires_days": INVITE_TTL.days,
-            },
-        )
+            )
+            invitee = Invitee(
+                id=invite_id,
+                email=email,
+                workspace_id=workspace_id,
+                inviter_id=actor_id,
+                role=role,
+                expires_at=expires_at,
+            )
+            return None, [workspace, invitee]
+
+        saved = self.store.run(command)
         return Saved(
             saved.position,
             saved.topics,

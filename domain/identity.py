@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -112,3 +113,34 @@ class EmailIndex(Aggregate):
     @event("Released")
     def _released(self, user_id: UUID) -> None:
         self.user_id = None
+
+
+class PasswordReset(Aggregate):
+    """A password-reset request. Its id is the reset's id; the link's token is derived from it
+    with a server secret (never recorded), and only the token's hash is kept (sessions)."""
+
+    @event("Requested")
+    def __init__(self, id: UUID, user_id: UUID) -> None:
+        self.user_id = user_id
+
+
+class Invitee(Aggregate):
+    """Where a workspace invitation is mailed. Its id is the invitation's id; the address is
+    personal data (encrypted with a key of the invitation's own), the workspace event keeps
+    only its hash. The link's token is derived from the id with a server secret."""
+
+    @event("Addressed")
+    def __init__(
+        self,
+        id: UUID,
+        email: str,
+        workspace_id: UUID,
+        inviter_id: UUID,
+        role: str,
+        expires_at: datetime,
+    ) -> None:
+        self.email = email
+        self.workspace_id = workspace_id
+        self.inviter_id = inviter_id
+        self.role = role
+        self.expires_at = expires_at

@@ -15,6 +15,7 @@ from application.comments import CommentsService
 from application.config import Settings
 from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
+from application.mail import LinkTokens, MailPolicy
 from application.projects import ProjectsService
 from application.sessions import SessionStore
 from application.store import EventStore, eventstore_env
@@ -22,12 +23,14 @@ from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
-from interfaces.jobs.mail import make_mailer
+from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.time_tracking import make_auto_stop_scheduler
 from projections.base import Projection
 from projections.engine import Projector
 from projections.identity import memberships_of
 from projections.kanban_queries import BoardDocuments
+from projections.outbox import OutboxDispatcher
+from projections.policy import Policy
 from projections.registry import affected_by, all_projections
 from projections.waiter import ProjectionWaiter
 
@@ -82,12 +85,36 @@ def migrate(database_url: str) -> list[str]:
     return migrations.apply(database_url)
 
 
+# Every policy's name (``worksync projections status`` lists them beside the projections).
+POLICY_NAMES = (MailPolicy.name,)
+
+
+def link_tokens(settings: Settings) -> LinkTokens:
+    return LinkTokens(settings.jwt_refresh_secret)
+
+
+def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
+    """Every policy the service runs, beside the projections (projections/policy.py)."""
+    return [MailPolicy(store, link_tokens(settings), settings.app_url)]
+
+
+def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
+    """Delivers the policies' side effects: one deliverer per outbox kind."""
+    return OutboxDispatcher(database_url, {"mail": OutboxMail(settings)})
+
+
 def make_projector(
     database_url: str, settings: Settings, store: EventStore | None = None
 ) -> Projector:
-    store = store or open_event_store(database_url, pool_size=1)
+    """The projections, the policies, and the outbox dispatcher, in one runner."""
+    store = store or open_event_store(database_url, pool_size=2)
     return Projector(
-        all_projections(), database_url, store.mapper, batch_size=settings.projection_batch_size
+        all_projections(),
+        database_url,
+        store.mapper,
+        batch_size=settings.projection_batch_size,
+        policies=all_policies(store, settings),
+        services=[make_outbox_dispatcher(database_url, settings)],
     )
 
 
@@ -137,7 +164,6 @@ async def open_container(
     store = open_event_store(database_url, pool_size=settings.db_pool_size)
     connect = store.recorder.datastore.get_connection
     configure_broker(settings)
-    mailer = make_mailer(settings)
     sessions = SessionStore(connect, settings.jwt_refresh_secret, settings.jwt_refresh_expires_in)
 
     def memberships(user_id: UUID) -> list[tuple[UUID, str]]:
@@ -149,7 +175,7 @@ async def open_container(
         PasswordHasher(settings.bcrypt_rounds),
         Tokens(settings),
         sessions,
-        mailer,
+        link_tokens(settings),
         settings,
         memberships,
     )
@@ -165,7 +191,7 @@ async def open_container(
         database_url=database_url,
         store=store,
         identity=identity,
-        workspaces=WorkspaceService(store, mailer, settings.app_url),
+        workspaces=WorkspaceService(store, link_tokens(settings), settings.app_url),
         projects=ProjectsService(store),
         kanban=KanbanService(store),
         tasks=TasksService(store),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from application.config import ConfigError, get_settings
-from interfaces.bootstrap import make_projector, migrate, open_event_store
+from interfaces.bootstrap import POLICY_NAMES, make_projector, migrate, open_event_store
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
 from projections import control
@@ -188,18 +189,29 @@ def openapi() -> None:
     typer.echo(json.dumps(create_app().openapi(), indent=2))
 
 
+def _names() -> list[str]:
+    return [p.name for p in all_projections()] + list(POLICY_NAMES)
+
+
+def _known(name: str) -> None:
+    if name not in _names():
+        raise typer.BadParameter(f"unknown projection or policy {name!r}")
+
+
 @projections_app.command("status")
 def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Each projection's position, the log head, lag, state and whether a runner is active."""
-    rows = control.status(_database_url(), [p.name for p in all_projections()])
+    """Each projection's and policy's position, the log head, lag, state, whether a runner is
+    active, the error it stopped at, and the events parked for it."""
+    rows = control.status(_database_url(), _names(), POLICY_NAMES)
     if as_json:
-        typer.echo(json.dumps([{**r.__dict__, "lag": r.lag} for r in rows]))
+        typer.echo(json.dumps([r.to_json() for r in rows]))
         return
-    table = Table("projection", "position", "head", "lag", "state", "runner", "error")
+    table = Table("projection", "kind", "position", "head", "lag", "state", "runner", "error")
     for r in rows:
         error = f"at {r.error_position}: {r.error}" if r.error else ""
         table.add_row(
             r.name,
+            r.kind,
             str(r.position),
             str(r.head),
             str(r.lag),
@@ -208,6 +220,13 @@ def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False)
             error,
         )
     Console().print(table)
+    parked = [p for r in rows for p in r.parked]
+    if parked:
+        table = Table("parked", "position", "topic", "reason", "by", "at")
+        for p in parked:
+            at = p.parked_at.isoformat(timespec="seconds")
+            table.add_row(p.projection, str(p.position), p.topic, p.reason, p.parked_by, at)
+        Console().print(table)
 
 
 @projections_app.command("rebuild")
@@ -272,16 +291,43 @@ def projections_rebuild(
 
 @projections_app.command("pause")
 def projections_pause(name: str) -> None:
-    """Stop applying events to a projection until resumed."""
-    by_name(name)
+    """Stop applying events to a projection (or policy) until resumed."""
+    _known(name)
     control.set_state(_database_url(), name, "paused")
 
 
 @projections_app.command("resume")
 def projections_resume(name: str) -> None:
-    """Resume a paused or failed projection (after fixing the cause of the failure)."""
-    by_name(name)
+    """Resume a paused or failed projection or policy (after fixing the cause)."""
+    _known(name)
     control.set_state(_database_url(), name, "running")
+
+
+@projections_app.command("skip")
+def projections_skip(
+    name: Annotated[str, typer.Argument(help="Projection or policy")],
+    position: Annotated[int, typer.Argument(help="The event's log position")],
+    reason: Annotated[str, typer.Option(help="Why (recorded, shown in status)")],
+    by: Annotated[str | None, typer.Option(help="Who parks it (default: the OS user)")] = None,
+) -> None:
+    """Park one event for one projection or policy: it and every rebuild pass over it (the
+    other projections still apply it). A projection that failed at that very event runs
+    again at once; one paused, or failed at another event, stays so (resume it). Only an
+    event the projection has not applied yet can be parked. Recorded with who, when and why,
+    and listed by `projections status`."""
+    _known(name)
+    try:
+        parked, resumed = control.park(
+            _database_url(), name, position, reason, by or getpass.getuser()
+        )
+    except control.ParkError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"parked position {parked.position} ({parked.topic}) for {name}"
+        + ("; it runs again" if resumed else ""),
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

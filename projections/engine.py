@@ -84,12 +84,25 @@ def apply_rows(cur: Cursor, projection: Projection, mapper: Mapper, rows: Iterab
             projection.apply(cur, mapper.to_domain_event(row.stored), row.position)
 
 
-def ensure_tracking(conn: Connection, names: Iterable[str]) -> None:
+def ensure_tracking(conn: Connection, names: Iterable[str], *, at_head: bool = False) -> None:
+    """Create missing tracking rows: at position 0 (a projection replays the whole log), or
+    with ``at_head`` at the log's head (a policy reacts only to what happens from now on;
+    its migration should have created its row, this is the fallback)."""
+    start = f"(SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE})" if at_head else "0"
     with conn.transaction():
         for name in names:
             conn.execute(
-                "INSERT INTO projection_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+                f"INSERT INTO projection_tracking (name, position) VALUES (%s, {start})"
+                " ON CONFLICT DO NOTHING",
+                (name,),
             )
+
+
+# The positions parked for a projection past its own position (projection_parked, 0007).
+PARKED_AFTER = (
+    "ARRAY(SELECT p.position FROM projection_parked p"
+    " WHERE p.projection = t.name AND p.position > t.position)"
+)
 
 
 class DecodedEvents:
@@ -112,15 +125,22 @@ class DecodedEvents:
 
 
 def apply_decoded(
-    cur: Cursor, projection: Projection, decoded: DecodedEvents, rows: Iterable[Row]
+    cur: Cursor,
+    projection: Projection,
+    decoded: DecodedEvents,
+    rows: Iterable[Row],
+    parked: frozenset[int] = frozenset(),
 ) -> None:
+    """Apply the rows the projection handles, except the positions parked for it."""
     for row in rows:
-        if projection.handles_topic(row.topic):
+        if projection.handles_topic(row.topic) and row.position not in parked:
             projection.apply(cur, decoded.get(row), row.position)
 
 
 class ProjectionWorker:
     """One projection's runner state and its batch step (driven by a Projector)."""
+
+    alone = False  # True: stepped in a transaction of its own (a policy), not with the others
 
     def __init__(self, projection: Projection, decoded: DecodedEvents, batch_size: int) -> None:
         self.projection = projection
@@ -136,13 +156,13 @@ class ProjectionWorker:
         """Apply one batch in one transaction; return how many log rows were consumed."""
         try:
             with conn.transaction(), conn.cursor() as cur:
-                position, state = self._lock_tracking(cur)
+                position, state, parked = self._lock_tracking(cur)
                 if state != "running":
                     return 0
                 rows = read_events(cur, position, self.batch_size)
                 if not rows:
                     return 0
-                apply_decoded(cur, self.projection, self.decoded, rows)
+                apply_decoded(cur, self.projection, self.decoded, rows, parked)
                 self._advance(cur, rows[-1].position)
                 return len(rows)
         except psycopg.OperationalError:
@@ -156,7 +176,7 @@ class ProjectionWorker:
     def _step_isolating(self, conn: Connection) -> int:
         """Re-run the batch event by event (savepoints) up to the poison event, then fail."""
         with conn.transaction(), conn.cursor() as cur:
-            position, state = self._lock_tracking(cur)
+            position, state, parked = self._lock_tracking(cur)
             if state != "running":
                 return 0
             rows = read_events(cur, position, self.batch_size)
@@ -164,31 +184,37 @@ class ProjectionWorker:
             for row in rows:
                 try:
                     with conn.transaction():
-                        apply_decoded(cur, self.projection, self.decoded, [row])
+                        apply_decoded(cur, self.projection, self.decoded, [row], parked)
                 except Exception as e:
-                    error = "".join(traceback.format_exception_only(e)).strip()
-                    self._advance(cur, done)
-                    cur.execute(
-                        "UPDATE projection_tracking SET state = 'failed', error = %s,"
-                        " error_position = %s, updated_at = now() WHERE name = %s",
-                        (error, row.position, self.projection.name),
-                    )
-                    log.error(
-                        "projection failed",
-                        projection=self.projection.name,
-                        position=row.position,
-                        topic=row.topic,
-                        error=error,
-                    )
+                    self._fail(cur, done, row, e)
                     return 0
                 done = row.position
             if rows:
                 self._advance(cur, done)
             return len(rows)
 
-    def _lock_tracking(self, cur: Cursor) -> tuple[int, str]:
+    def _fail(self, cur: Cursor, done: int, row: Row, e: Exception) -> None:
+        """Stop at ``row``: keep what was applied before it, record the error and position."""
+        error = "".join(traceback.format_exception_only(e)).strip()
+        self._advance(cur, done)
         cur.execute(
-            "SELECT position, state FROM projection_tracking WHERE name = %s FOR UPDATE",
+            "UPDATE projection_tracking SET state = 'failed', error = %s,"
+            " error_position = %s, updated_at = now() WHERE name = %s",
+            (error, row.position, self.projection.name),
+        )
+        log.error(
+            "projection failed",
+            projection=self.projection.name,
+            position=row.position,
+            topic=row.topic,
+            error=error,
+        )
+
+    def _lock_tracking(self, cur: Cursor) -> tuple[int, str, frozenset[int]]:
+        """Lock the tracking row: (position, state, positions parked past the position)."""
+        cur.execute(
+            f"SELECT t.position, t.state, {PARKED_AFTER} FROM projection_tracking t"
+            " WHERE t.name = %s FOR UPDATE",
             (self.projection.name,),
             prepare=True,
         )
@@ -198,8 +224,8 @@ class ProjectionWorker:
                 "INSERT INTO projection_tracking (name) VALUES (%s) ON CONFLICT DO NOTHING",
                 (self.projection.name,),
             )
-            return 0, "running"
-        return int(row[0]), row[1]
+            return 0, "running", frozenset()
+        return int(row[0]), row[1], frozenset(row[2])
 
     def _advance(self, cur: Cursor, position: int) -> None:
         cur.execute(
@@ -227,12 +253,15 @@ def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(
-                "SELECT name, position, state FROM projection_tracking"
-                " WHERE name = ANY(%s) ORDER BY name FOR UPDATE",
+                f"SELECT t.name, t.position, t.state, {PARKED_AFTER} FROM projection_tracking t"
+                " WHERE t.name = ANY(%s) ORDER BY t.name FOR UPDATE",
                 (list(by_name),),
                 prepare=True,
             )
-            tracked = {name: int(position) for name, position, state in cur if state == "running"}
+            tracked, parked = {}, {}
+            for name, position, state, skipped in cur.fetchall():
+                if state == "running":
+                    tracked[name], parked[name] = int(position), frozenset(skipped)
             if not tracked:
                 return 0
             batch_size = min(by_name[n].batch_size for n in tracked)
@@ -243,7 +272,7 @@ def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
             for name, position in tracked.items():
                 worker = by_name[name]
                 mine = [r for r in rows if r.position > position]
-                apply_decoded(cur, worker.projection, worker.decoded, mine)
+                apply_decoded(cur, worker.projection, worker.decoded, mine, parked[name])
             advanced = {name: max(position, last) for name, position in tracked.items()}
             cur.execute(
                 "UPDATE projection_tracking t SET position = v.position, updated_at = now()"
@@ -268,7 +297,11 @@ def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
 class Projector:
     """All projections in one thread on one connection: it LISTENs on that connection, holds
     one advisory lock per projection it leads (others stand by), and applies the projections
-    it leads together, one transaction per batch, decoding every event once."""
+    it leads together, one transaction per batch, decoding every event once.
+
+    Policies (projections/policy.py) are elected the same way and stepped after them, each
+    in a transaction of its own. ``services`` (e.g. the outbox dispatcher) are started and
+    stopped with the projector."""
 
     def __init__(
         self,
@@ -278,21 +311,31 @@ class Projector:
         *,
         batch_size: int = 500,
         idle_wait: float = 1.0,
+        policies: Sequence[Any] = (),
+        services: Sequence[Any] = (),
     ) -> None:
         self.conninfo = conninfo
         self.idle_wait = idle_wait
         decoded = DecodedEvents(mapper)
         self.workers = [ProjectionWorker(p, decoded, batch_size) for p in projections]
+        self.workers += [p.make_worker(decoded, batch_size) for p in policies]
+        self.services = list(services)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
 
     def start(self) -> None:
         with psycopg.connect(self.conninfo) as conn:
-            ensure_tracking(conn, [w.projection.name for w in self.workers])
+            ensure_tracking(conn, [w.projection.name for w in self.workers if not w.alone])
+            names = [w.projection.name for w in self.workers if w.alone]
+            ensure_tracking(conn, names, at_head=True)
         self._thread.start()
+        for service in self.services:
+            service.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
+        for service in self.services:
+            service.stop(timeout)
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -334,7 +377,14 @@ class Projector:
                 self._elect(conn)
                 last_election = time.monotonic()
             leading = [w for w in self.workers if w.is_leader]
-            if leading and step_together(conn, leading) >= min(w.batch_size for w in leading):
+            together = [w for w in leading if not w.alone]
+            busy = bool(together) and step_together(conn, together) >= min(
+                w.batch_size for w in together
+            )
+            for worker in leading:
+                if worker.alone and worker.step(conn) > 0:
+                    busy = True  # it may have stopped early: go round again
+            if busy:
                 continue
             for _ in conn.notifies(timeout=self.idle_wait, stop_after=1):
                 pass  # any append or control message: go round again

@@ -10,6 +10,9 @@
 3. In one final transaction: lock the projections' tracking rows (their live runners wait),
    apply what arrived meanwhile, replace the live tables by the shadow ones, and set the
    tracking positions. Readers see either the old tables or the new ones, never a mix.
+
+Events parked for a projection (``worksync projections skip``) are passed over for it, as
+its live runner does. Policies are never rebuilt (their effects happened once).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from eventsourcing.persistence import Mapper
 from psycopg import Connection, Cursor, sql
 
 from projections.base import Projection
+from projections.control import parked_positions
 from projections.engine import CONTROL_CHANNEL, PROGRESS_CHANNEL, Row, log_head, read_events
 from projections.rebuild_decoding import fast_mapper
 
@@ -53,14 +57,32 @@ def shadow_schema(name: str) -> str:
     return f"rebuild_{name}"
 
 
-class Replayer:
-    """Hands each batch of log rows to every projection, decoding each event once."""
+def check_rebuildable(projections: Sequence[Projection]) -> None:
+    policies = [p.name for p in projections if getattr(p, "is_policy", False)]
+    if policies:
+        raise ValueError(f"policies are not rebuilt (their effects happened): {policies}")
 
-    def __init__(self, projections: Sequence[Projection], mapper: Mapper) -> None:
+
+class Replayer:
+    """Hands each batch of log rows to every projection, decoding each event once (an event
+    parked for a projection is not handed to it)."""
+
+    def __init__(
+        self,
+        projections: Sequence[Projection],
+        mapper: Mapper,
+        parked: dict[str, frozenset[int]] | None = None,
+    ) -> None:
         self.projections = list(projections)
         self.mapper = fast_mapper(mapper)
         self.routes: dict[str, list[int]] = {}
         self.apply_seconds = [0.0] * len(self.projections)
+        parked = parked or {}
+        # position -> indexes of the projections that pass over it
+        self.parked: dict[int, set[int]] = {}
+        for i, projection in enumerate(self.projections):
+            for position in parked.get(projection.name, ()):
+                self.parked.setdefault(position, set()).add(i)
 
     def route(self, topic: str) -> list[int]:
         found = self.routes.get(topic)
@@ -75,6 +97,8 @@ class Replayer:
         decode = self.mapper.to_domain_event
         for row in rows:
             targets = self.route(row.topic)
+            if targets and row.position in self.parked:
+                targets = [i for i in targets if i not in self.parked[row.position]]
             if targets:
                 event = decode(row.stored)
                 for i in targets:
@@ -256,10 +280,11 @@ def bulk_replay(
     one pass, then made logged and indexed. Takes no lock on the live side."""
     projections = sorted(projections, key=lambda p: p.name)
     names = [p.name for p in projections]
-    replayer = Replayer(projections, mapper)
     consumed, position = 0, 0
     batch_ms: list[float] = []
     with psycopg.connect(conninfo, autocommit=False) as conn:
+        with conn.cursor() as cur:
+            replayer = Replayer(projections, mapper, parked_positions(cur, names))
         conn.execute("SET synchronous_commit = off")
         with conn.transaction():
             deferred = [
@@ -327,8 +352,9 @@ def catch_up_and_swap(
                 " ORDER BY name FOR UPDATE",
                 (names,),
             )
+            parked = parked_positions(cur, names)  # as of now: parking waits for our locks
             for group, position in groups:
-                replayer = Replayer(sorted(group, key=lambda p: p.name), mapper)
+                replayer = Replayer(sorted(group, key=lambda p: p.name), mapper, parked)
                 while rows := read_events(cur, position, batch_size):
                     replayer.apply(cur, rows)
                     position = rows[-1].position
@@ -349,6 +375,7 @@ def rebuild_many(
     progress: Progress | None = None,
 ) -> list[RebuildReport]:
     """Rebuild these projections in one pass over the log and swap them in together."""
+    check_rebuildable(projections)
     started = time.perf_counter()
     done = bulk_replay(conninfo, projections, mapper, batch_size=batch_size, progress=progress)
     finals, caught_up = catch_up_and_swap(

@@ -25,6 +25,7 @@ from projections.rebuild import (
     RebuildReport,
     bulk_replay,
     catch_up_and_swap,
+    check_rebuildable,
     rebuild_many,
 )
 from projections.registry import by_name
@@ -92,6 +93,7 @@ def rebuild_parallel(
     progress: Progress | None = None,
 ) -> list[RebuildReport]:
     """Rebuild these projections with up to ``jobs`` processes; swap them in together."""
+    check_rebuildable(projections)
     groups = split(projections, jobs)
     if len(groups) < 2:
         return rebuild_many(conninfo, projections, mapper, batch_size=batch_size, progress=progress)

@@ -4,10 +4,16 @@
   (retried with exponential backoff when the SMTP server is unreachable).
 - ``LogMailer`` is for development (no SMTP or no Redis): the rendered message goes to the
   ``mail`` log as one line, so a developer can follow e.g. a password-reset link.
+- ``OutboxMail`` delivers the mail policy's outbox rows (application/mail.py): with Redis it
+  queues ``send_outbox_mail(key)`` (the message carries only the key, not the link), else it
+  logs the message. The job claims the row by key, sends it, and marks it delivered: a key
+  queued twice (the dispatcher died before recording the hand-over) is sent once, under a
+  Message-ID derived from the key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import smtplib
 import ssl
@@ -17,11 +23,16 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+import dramatiq
+import psycopg
 import structlog
+from dramatiq.brokers.redis import RedisBroker
 
 from application.config import Settings
 from application.mail import Mailer
+from interfaces.embedded import resolve_database_url
 from interfaces.jobs.broker import current_settings, job
+from projections.outbox import OutboxItem
 
 log = structlog.get_logger("mail")
 
@@ -69,7 +80,11 @@ def render(template: str, context: dict[str, Any]) -> tuple[str, str]:
     return " ".join(subject.split()), text_body
 
 
-def build_message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+def build_message(
+    settings: Settings, to: str, subject: str, body: str, key: str | None = None
+) -> EmailMessage:
+    """The message; with an idempotency ``key``, its Message-ID is derived from the key (a
+    message sent twice is recognisably the same one)."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
@@ -77,7 +92,10 @@ def build_message(settings: Settings, to: str, subject: str, body: str) -> Email
     message["Date"] = formatdate(usegmt=True)
     _, sender = parseaddr(settings.smtp_from)
     domain = sender.rpartition("@")[2] or "worksync.local"
-    message["Message-ID"] = make_msgid(domain=domain)
+    if key is None:
+        message["Message-ID"] = make_msgid(domain=domain)
+    else:
+        message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
     message.set_content(body)
     return message
 
@@ -140,3 +158,62 @@ def make_mailer(settings: Settings) -> Mailer:
             "queue, so it is only logged. Set REDIS_URL and run `worksync worker`.",
         )
     return LogMailer()
+
+
+# The mail policy's outbox ------------------------------------------------------------------
+
+CLAIM = (
+    "UPDATE outbox SET claimed_until = now() + interval '5 minutes' WHERE key = %s"
+    " AND delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())"
+    " RETURNING payload"
+)
+RELEASE = "UPDATE outbox SET claimed_until = NULL, last_error = %s WHERE key = %s"
+DELIVERED = (
+    "UPDATE outbox SET delivered_at = now(), claimed_until = NULL, last_error = NULL,"
+    " payload = '{}' WHERE key = %s"
+)
+
+
+@job(queue_name="mail", max_retries=8, throws=(TemplateError,))
+def send_outbox_mail(key: str) -> None:
+    """Send the outbox row ``key`` once: claim it (a row delivered or being sent by another
+    job is left alone), send it over SMTP, mark it delivered (its payload is then dropped)."""
+    settings = current_settings()
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(CLAIM, (key,)).fetchone()
+        if row is None:
+            log.info("mail.outbox.skipped", key=key, detail="delivered or being delivered")
+            return
+        payload = row[0]
+        try:
+            subject, body = render(payload["template"], payload["context"])
+            message = build_message(settings, payload["to"], subject, body, key=key)
+            deliver(settings, message)
+        except Exception as e:
+            conn.execute(RELEASE, (f"{type(e).__name__}: {e}", key))
+            raise
+        conn.execute(DELIVERED, (key,))
+    log.info("mail.sent", key=key, template=payload["template"], message_id=message["Message-ID"])
+
+
+class OutboxMail:
+    """The outbox dispatcher's deliverer for "mail" rows (see the module docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker: dramatiq.Broker | None = None
+        if settings.redis_url:  # a broker of its own: enqueueing touches no global state
+            self.broker = RedisBroker(url=settings.redis_url, namespace=settings.jobs_namespace)
+            self.broker.declare_queue(send_outbox_mail.queue_name)
+        elif settings.smtp_host:
+            make_mailer(settings)  # warns that without Redis mail is only logged
+
+    def __call__(self, item: OutboxItem) -> bool:
+        payload = item.payload
+        if self.broker is None:
+            LogMailer().send(payload["template"], payload["to"], payload["context"])
+            return True
+        render(payload["template"], payload["context"])  # a bad template fails here, loudly
+        self.broker.enqueue(send_outbox_mail.message(item.key))
+        return False

@@ -1,0 +1,198 @@
+"""The policy mechanism (projections/policy.py): a policy reacts to each event once with new
+events and outbox rows committed with its position; it is paused, resumed and parked like
+a projection, shown in the status, and starts at the log's head."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, ClassVar
+
+import psycopg
+import pytest
+from structlog.testing import capture_logs
+
+from domain.workspaces import Workspace
+from interfaces.bootstrap import open_event_store
+from projections import control
+from projections.base import handles
+from projections.engine import Projector
+from projections.outbox import OutboxDispatcher, OutboxItem
+from projections.policy import Policy, PolicyContext
+from projections.workspaces import WorkspacesProjection
+from tests.projection_helpers import wait_until
+
+
+class Stamper(Policy):
+    """Stamps every new workspace's description (a command) and records a note (an outbox
+    row); cannot react to a workspace called 'poison'. For names in ``interfere``, another
+    writer changes the workspace between the policy's load and its save (once)."""
+
+    name = "stamper"
+    interfere: ClassVar[set[str]] = set()
+
+    @handles(Workspace.Created)
+    def stamp(self, ctx: PolicyContext, e: Any) -> None:
+        if e.name == "poison":
+            raise ValueError("cannot react to this event")
+        workspace = ctx.load(Workspace, e.originator_id)
+        if e.name in self.interfere:
+            self.interfere.discard(e.name)
+            other = self.loader.load(Workspace, e.originator_id)
+            other.update(actor_id=e.owner_id, settings={"changed": "meanwhile"})
+            self.loader.save(other)  # committed: the policy's append clashes with it
+        workspace.update(actor_id=e.owner_id, description=f"stamped after {ctx.position}")
+        ctx.save(workspace)
+        ctx.outbox("note", {"workspace_id": str(e.originator_id), "name": e.name})
+
+
+def new_workspace(store: Any, name: str) -> Workspace:
+    workspace = Workspace(name=name, description=None, settings={}, owner_id=uuid.uuid4())
+    store.save(workspace)
+    return workspace
+
+
+def stamps(url: str) -> dict[str, list[str]]:
+    """Workspace name -> the descriptions the policy's Updated events set."""
+    store = open_event_store(url, pool_size=1)
+    try:
+        with psycopg.connect(url) as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT originator_id FROM worksync_events"
+                    " WHERE topic = 'domain.workspaces:Workspace.Created'"
+                )
+            ]
+        found = {}
+        for workspace_id in ids:
+            events = list(store.events.get(workspace_id))
+            found[events[0].name] = [
+                e.changes["description"]
+                for e in events
+                if type(e).__name__ == "Updated" and "description" in e.changes
+            ]
+        return found
+    finally:
+        store.close()
+
+
+def id_of(url: str, name: str) -> uuid.UUID:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT id FROM workspaces WHERE name = %s", (name,)).fetchone()[0]
+
+
+def policy_status(url: str) -> control.ProjectionStatus:
+    return control.status(url, ["stamper"], ["stamper"])[0]
+
+
+@pytest.fixture
+def running(fresh_database_url):
+    """A projector with the workspaces projection and the Stamper policy, an outbox
+    dispatcher collecting the notes; two workspaces exist before the policy ever ran."""
+    url = fresh_database_url
+    store = open_event_store(url, pool_size=4)
+    history = [new_workspace(store, f"history-{i}") for i in range(2)]
+    notes: list[OutboxItem] = []
+    lock = threading.Lock()
+
+    def collect(item: OutboxItem) -> bool:
+        with lock:
+            notes.append(item)
+        return True
+
+    dispatcher = OutboxDispatcher(url, {"note": collect}, idle_wait=0.2)
+    projector = Projector(
+        [WorkspacesProjection()],
+        url,
+        store.mapper,
+        batch_size=7,
+        idle_wait=0.2,
+        policies=[Stamper(store)],
+        services=[dispatcher],
+    )
+    projector.start()
+    try:
+        yield url, store, notes, history
+    finally:
+        projector.stop()
+        store.close()
+
+
+def caught_up(url: str) -> bool:
+    status = policy_status(url)
+    return status.lag == 0 and status.state == "running"
+
+
+def test_each_event_gets_one_reaction_even_when_another_writer_clashes(running):
+    url, store, notes, history = running
+    names = [f"w-{i}" for i in range(30)]
+    Stamper.interfere = set(names[::3])
+    with capture_logs() as logs:
+        for name in names:
+            new_workspace(store, name)
+        wait_until(lambda: caught_up(url) and len(notes) == len(names), timeout=60)
+    clashes = [e for e in logs if e["event"] == "policy version clash; reacting again"]
+    assert len(clashes) == len(names[::3])
+
+    found = stamps(url)
+    for name in names:
+        assert len(found[name]) == 1, found[name]  # stamped once, after a clash too
+    for name in names[::3]:
+        workspace = store.load(Workspace, id_of(url, name))
+        assert workspace.settings == {"changed": "meanwhile"}  # the other write is kept
+    for workspace in history:
+        assert found[workspace.name] == []  # a new policy starts at the log's head
+    assert sorted(n.payload["name"] for n in notes) == sorted(names)
+    assert len({n.key for n in notes}) == len(names)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT count(*), count(delivered_at), count(DISTINCT position) FROM outbox"
+        ).fetchone()
+    assert rows == (len(names), len(names), len(names))
+    status = policy_status(url)
+    assert (status.kind, status.runner, status.state) == ("policy", True, "running")
+
+
+def test_pause_resume_and_skip_apply_to_a_policy(running):
+    url, store, notes, _ = running
+    control.set_state(url, "stamper", "paused")
+    new_workspace(store, "while-paused")
+    wait_until(lambda: policy_status(url).lag > 0)
+    assert stamps(url)["while-paused"] == []
+    assert notes == []
+
+    control.set_state(url, "stamper", "running")
+    wait_until(lambda: caught_up(url) and len(notes) == 1)
+    assert len(stamps(url)["while-paused"]) == 1
+
+    poison = new_workspace(store, "poison")
+    new_workspace(store, "after-poison")
+    wait_until(lambda: policy_status(url).state == "failed")
+    failed = policy_status(url)
+    with psycopg.connect(url) as conn:
+        [position] = conn.execute(
+            "SELECT notification_id FROM worksync_events WHERE originator_id = %s",
+            (poison.id,),
+        ).fetchone()
+    assert failed.error_position == position
+    assert "cannot react" in failed.error
+    # The projections go on: the workspaces table has both.
+    with psycopg.connect(url) as conn:
+        wait_until(
+            lambda: (
+                conn.execute(
+                    "SELECT count(*) FROM workspaces WHERE name LIKE '%poison'"
+                ).fetchone()[0]
+                == 2
+            )
+        )
+
+    parked, resumed = control.park(url, "stamper", position, "cannot react", "test")
+    assert resumed
+    assert (parked.position, parked.topic) == (position, "domain.workspaces:Workspace.Created")
+    wait_until(lambda: caught_up(url) and len(notes) == 2)
+    found = stamps(url)
+    assert found["poison"] == []  # parked: no reaction
+    assert len(found["after-poison"]) == 1
+    assert [p.position for p in policy_status(url).parked] == [position]
