@@ -17,6 +17,7 @@ from interfaces.embedded import resolve_database_url
 from interfaces.http import (
     activities,
     audit,
+    body_limit,
     comments,
     health,
     identity,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
         app.include_router(context.router, prefix=API_PREFIX)
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
+    body_limit.install(app, settings)  # 413 while streaming; free-form JSON field limits
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(

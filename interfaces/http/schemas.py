@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -152,17 +153,15 @@ AvatarUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_h
 RESERVED_KEY = "_type_"
 
 
-@dataclass
+@dataclass(frozen=True)
 class JsonLimits:
     depth: int = 20  # MAX_JSON_DEPTH
     bytes: int = 65_536  # MAX_JSON_FIELD_BYTES
 
 
-JSON_LIMITS = JsonLimits()  # set from the settings by body_limit.install
-
-
-def configure_json_limits(depth: int, max_bytes: int) -> None:
-    JSON_LIMITS.depth, JSON_LIMITS.bytes = depth, max_bytes
+# The app's limits, set for each request by body_limit.BodyLimit (the defaults otherwise).
+DEFAULT_JSON_LIMITS = JsonLimits()
+json_limits: ContextVar[JsonLimits] = ContextVar("json_limits", default=DEFAULT_JSON_LIMITS)
 
 
 def _json_error(message: str, **context: Any) -> PydanticCustomError:
@@ -182,7 +181,7 @@ def check_json_object(value: Any) -> Any:
     """The free-form JSON checks (iterative: a value nested 100,000 deep costs nothing)."""
     if not isinstance(value, dict):
         return value  # pydantic says it is not an object
-    limits = JSON_LIMITS
+    limits = json_limits.get()
     stack: list[tuple[Any, str, int]] = [(value, "$", 1)]
     while stack:
         node, path, depth = stack.pop()
