@@ -224,6 +224,16 @@ def test_passwords_and_tokens_with_control_characters_are_refused(client):
     assert_refused(refresh, "refresh_token")
 
 
+def test_an_avatar_url_is_one_line_of_http_and_the_schema_says_so(client, api):
+    user = api.register()
+    for url in ("https://example.com/a\u0000.png", "https://example.com/\n", "ftp://example.com/"):
+        refused = client.put("/api/v1/auth/me", json={"avatar_url": url}, headers=user["headers"])
+        assert_refused(refused, "avatar_url")
+    document = client.get("/openapi.json").json()
+    avatar = document["components"]["schemas"]["ProfileBody"]["properties"]["avatar_url"]
+    assert avatar["anyOf"][0]["pattern"].startswith("^https?://")
+
+
 def test_comment_character_references_do_not_become_control_characters(client, board):
     user, column = board["user"], board["columns"][0]["id"]
     card = client.post(

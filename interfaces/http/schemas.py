@@ -141,7 +141,16 @@ def _http_url(value: str) -> str:
     return value
 
 
-AvatarUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url), TEXT_LINE]
+@dataclass(frozen=True)
+class HttpUrl(Printable):
+    """One line of text that starts with http:// or https:// (the pattern says so too)."""
+
+    @property
+    def pattern(self) -> str:
+        return f"^https?://[^{_CONTROLS}{_BREAKS}]*$"
+
+
+AvatarUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_http_url), HttpUrl()]
 
 
 # Free-form JSON (settings) ----------------------------------------------------------------------
