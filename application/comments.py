@@ -3,6 +3,7 @@ of tags) before it reaches the domain, so the log never holds a script or an eve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -23,6 +24,8 @@ ALLOWED_TAGS = frozenset(
 )
 ALLOWED_ATTRIBUTES = {"*": set(), "a": {"href"}}  # "*": no generic attributes (title, lang)
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# Character references (&#1;) decode to control characters, which the API refuses as text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def sanitize(content: str) -> str:
@@ -35,7 +38,8 @@ def sanitize(content: str) -> str:
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
-    ).strip()
+    )
+    clean = CONTROL_CHARACTERS.sub("", clean).strip()
     if not nh3.clean(clean, tags=set()).strip():
         raise invalid("content", "the content is empty once unsafe markup is removed")
     if len(clean) > MAX_CONTENT:

@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     projection_batch_size: int = Field(default=500, validation_alias="PROJECTION_BATCH_SIZE")
     log_level: str = Field(default="info", validation_alias="LOG_LEVEL")
 
+    # Request limits (interfaces/http/body_limit.py): larger bodies get 413 while streaming
+    # (JSON bodies, and any other media type); free-form JSON fields (settings) deeper or
+    # larger get 422.
+    max_json_body_bytes: int = Field(
+        default=1_048_576, ge=1024, validation_alias="MAX_JSON_BODY_BYTES"
+    )
+    max_body_bytes: int = Field(default=65_536, ge=0, validation_alias="MAX_BODY_BYTES")
+    max_json_depth: int = Field(default=20, ge=1, le=100, validation_alias="MAX_JSON_DEPTH")
+    max_json_field_bytes: int = Field(
+        default=65_536, ge=256, validation_alias="MAX_JSON_FIELD_BYTES"
+    )
+
     @field_validator("jwt_expires_in", "jwt_refresh_expires_in", mode="before")
     @classmethod
     def _duration(cls, value: str | int) -> int:

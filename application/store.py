@@ -19,7 +19,12 @@ from uuid import UUID
 from weakref import WeakValueDictionary
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -101,6 +106,47 @@ def check_version(aggregate: Any, expected: int | None) -> None:
         )
 
 
+class CopyOnWriteRepository(Repository):
+    """eventsourcing's repository, except that a cached aggregate is never changed in place.
+
+    The library fast-forwards a cached aggregate by applying newer events to the cached
+    instance itself, under a lock of its own. A hot aggregate's turn (``EventStore._turn``)
+    reads the cached instance's version and later copies it without that lock, so a read
+    elsewhere (a card edit checking its board, a move looking up the board's workspace) that
+    fast-forwarded it in between made the turn apply events to a newer state:
+    ``OriginatorVersionError`` (issue 12, defect 2). Here a stale cached aggregate is copied,
+    the copy brought up to date and put in the cache in its place: whatever is in the cache is
+    never mutated again, and any thread may read or copy it.
+    """
+
+    def get(
+        self,
+        aggregate_id: Any,
+        *,
+        version: int | None = None,
+        projector_func: Any = project_aggregate,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        if self.cache is None or version is not None:
+            return super().get(aggregate_id, version=version, projector_func=projector_func)
+        try:
+            aggregate = self.cache.get(aggregate_id)
+        except KeyError:
+            aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+            self.cache.put(aggregate_id, aggregate)
+        else:
+            newer = list(self.event_store.get(originator_id=aggregate_id, gt=aggregate.version))
+            if newer:
+                aggregate = projector_func(deepcopy(aggregate), newer)
+                if aggregate is None:
+                    raise AggregateNotFoundError(aggregate_id)
+                self.cache.put(aggregate_id, aggregate)
+        if deepcopy_from_cache and self.deepcopy_from_cache:
+            return deepcopy(aggregate)
+        return aggregate
+
+
 @dataclass(frozen=True)
 class Saved:
     """What a command wrote: its last global position and the topics of its events."""
@@ -133,6 +179,14 @@ class EventStore(Application):
                 lock = threading.Lock()
                 self._locks[aggregate_id] = lock
             return lock
+
+    def construct_repository(self) -> Repository:
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return CopyOnWriteRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+        )
 
     def construct_mapper(self) -> Mapper:
         mapper = PersonalDataMapper(transcoder=self.construct_transcoder())

@@ -60,6 +60,9 @@ def a_board(store: EventStore, cards: int) -> tuple[uuid.UUID, uuid.UUID, list, 
     return owner, board_id, column_ids, card_ids
 
 
+COLUMN = {"name": "c", "color": None, "wip_limit": None, "is_done_column": False, "position": None}
+
+
 def count_clashes(store: EventStore) -> list[int]:
     clashes = [0]
     save = store.save
@@ -111,3 +114,51 @@ def test_two_processes_moving_on_one_board_take_turns_without_clashing(stores, d
         board = store.load(Board, board_id)
         assert board.version == from_log.version
         assert board.cards == from_log.cards
+
+
+def test_concurrent_creates_moves_and_reads_on_fresh_boards_never_fail(stores):
+    """Issue 12, defect 2: a read outside a board's turn (the first move's workspace look-up,
+    a card edit's board check) fast-forwarded the cached Board in place while another thread's
+    turn copied it: OriginatorVersionError (500), ~3 in 480 requests. Two stores (two API
+    processes) keep each other's caches stale, as in production."""
+    owner, first_board, _, _ = a_board(stores[0], cards=0)
+    project_id = stores[0].load(Board, first_board).project_id
+    services = [KanbanService(s) for s in stores]
+    errors: list[Exception] = []
+    calls = [0]
+
+    def work(k: int, board_id: uuid.UUID, columns: list[uuid.UUID], seed: int) -> None:
+        rng = random.Random(seed)
+        service = services[k]
+        try:
+            for i in range(4):
+                card = service.create_card(
+                    board_id, columns[0], owner, {"title": f"c{k}{i}", **CARD}, None, None
+                ).value
+                service.move_card(card, owner, rng.choice(columns), 0, None, None, None)
+                service.update_card(card, owner, None, title=f"moved {k}{i}")
+                calls[0] += 3
+        except Exception as e:  # every failure is the finding
+            errors.append(e)
+
+    for round_ in range(6):
+        boards = []
+        for _ in range(4):  # fresh boards: nothing cached yet, first moves
+            board_id = (
+                services[0]
+                .create_board(owner, project_id, f"B{round_}", None, {}, [COLUMN, COLUMN, COLUMN])
+                .value
+            )
+            boards.append(
+                (board_id, [uuid.UUID(c) for c in stores[0].load(Board, board_id).columns])
+            )
+        threads = [
+            threading.Thread(target=work, args=(k, board_id, columns, 10 * round_ + k + j))
+            for j, (board_id, columns) in enumerate(boards)
+            for k in (0, 1, 0, 1)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == [], f"{len(errors)} failures in {calls[0]} calls: {errors[:3]!r}"

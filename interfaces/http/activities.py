@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from application.errors import Invalid, NotFound
 from interfaces.http.deps import Conn, CurrentUser
 from interfaces.http.pagination import Page, PageQuery, decode_int_cursor, paginate
+from interfaces.http.schemas import Line
 from projections import activities as queries
 from projections import workspaces as workspace_queries
 
@@ -52,7 +53,7 @@ async def list_workspace_activities(
     page: PageQuery,
     project_id: UUID | None = None,
     user_id: UUID | None = None,
-    object_type: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
+    object_type: Annotated[Line | None, Query(min_length=1, max_length=50)] = None,
     since: Annotated[datetime | None, Query(description="inclusive, ISO 8601")] = None,
     until: Annotated[datetime | None, Query(description="exclusive, ISO 8601")] = None,
 ) -> Page[ActivityOut]:

@@ -17,6 +17,7 @@ from interfaces.embedded import resolve_database_url
 from interfaces.http import (
     activities,
     audit,
+    body_limit,
     comments,
     guard,
     health,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
+    body_limit.install(app, settings)  # 413 while streaming; free-form JSON field limits
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(

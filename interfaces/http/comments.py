@@ -22,7 +22,7 @@ from application.authorization import Action
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, set_etag
+from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import comments as queries
 
@@ -31,6 +31,7 @@ router = APIRouter(tags=["comments"], route_class=CommandRoute)
 Content = Annotated[
     str,
     StringConstraints(min_length=1, max_length=20_000),
+    TEXT_BLOCK,
     Field(description="HTML; only a small safe set of tags is kept"),
 ]
 Reaction = Literal["like", "love", "laugh", "wow", "sad", "celebrate"]

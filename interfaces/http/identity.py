@@ -13,7 +13,15 @@ from application.errors import NotFound, Unauthorized
 from application.sessions import Client
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.ratelimit import get_rate_limits
-from interfaces.http.schemas import AvatarUrl, Name, Password, Strict, UserOut
+from interfaces.http.schemas import (
+    AvatarUrl,
+    GivenPassword,
+    Name,
+    Password,
+    Strict,
+    Token,
+    UserOut,
+)
 from projections.identity import get_user, personal_data
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -27,15 +35,15 @@ class RegisterBody(Strict):
 
 class LoginBody(Strict):
     email: EmailStr = Field(max_length=255)
-    password: str = Field(min_length=1, max_length=72)
+    password: GivenPassword
 
 
 class RefreshBody(Strict):
-    refresh_token: str = Field(min_length=10, max_length=512)
+    refresh_token: Token
 
 
 class LogoutBody(Strict):
-    refresh_token: str | None = Field(default=None, min_length=10, max_length=512)
+    refresh_token: Token | None = None
 
 
 class ForgotBody(Strict):
@@ -43,12 +51,12 @@ class ForgotBody(Strict):
 
 
 class ResetBody(Strict):
-    token: str = Field(min_length=10, max_length=512)
+    token: Token
     password: Password
 
 
 class PasswordBody(Strict):
-    current_password: str = Field(min_length=1, max_length=72)
+    current_password: GivenPassword
     new_password: Password
 
 

@@ -11,7 +11,7 @@ from application.errors import Forbidden, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.identity import client_of
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import AvatarUrl, Name, Strict, UserOut
+from interfaces.http.schemas import AvatarUrl, Line, Name, Strict, UserOut
 from projections.identity import get_user, list_users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -29,7 +29,7 @@ async def users(
     caller: CurrentUser,
     conn: Conn,
     page: PageQuery,
-    q: Annotated[str | None, Query(max_length=100, description="search name or e-mail")] = None,
+    q: Annotated[Line | None, Query(max_length=100, description="search name or e-mail")] = None,
 ) -> Page[UserOut]:
     if caller.role != "admin":
         raise Forbidden("only administrators may list users")

@@ -32,7 +32,7 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED, accepted, set_etag
+from interfaces.http.schemas import ACCEPTED, Line, accepted, set_etag
 from projections import kanban_queries as q
 
 router = APIRouter(tags=["kanban"], route_class=CommandRoute)
@@ -221,7 +221,7 @@ async def delete_column(
     target_column_id: Annotated[
         UUID | None, Query(description="where the column's cards go")
     ] = None,
-    wip_override_reason: Annotated[str | None, Query(min_length=3, max_length=500)] = None,
+    wip_override_reason: Annotated[Line | None, Query(min_length=3, max_length=500)] = None,
 ) -> Response:
     """Delete a column; one holding cards needs ``target_column_id`` (409 without it)."""
     board_id = await _column_board(conn, column_id, caller.id)

@@ -9,10 +9,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Text = Annotated[str, StringConstraints(max_length=20_000)]
+from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, JsonObject, Name, stripped_line
+
+Text = Annotated[str, StringConstraints(max_length=20_000), TEXT_BLOCK]
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+Reason = stripped_line(3, 500)
+Label = Annotated[str, StringConstraints(max_length=50), TEXT_LINE]
 Priority = Literal["low", "medium", "high", "urgent"]
 Hours = Annotated[Decimal, Field(ge=0, lt=1000, decimal_places=2)]
 Position = Annotated[int, Field(ge=0, le=100_000)]
@@ -32,14 +34,14 @@ class ColumnSpec(Strict):
 class BoardCreate(Strict):
     name: Name
     description: Text | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
     columns: list[ColumnSpec] = Field(default_factory=list, max_length=50)
 
 
 class BoardUpdate(Strict):
     name: Name | None = None
     description: Text | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
 
 class ColumnCreate(ColumnSpec):
@@ -64,9 +66,7 @@ class CardFields(Strict):
     due_date: datetime | None = None
     estimated_hours: Hours | None = None
     assignee_id: UUID | None = None
-    labels: list[Annotated[str, StringConstraints(max_length=50)]] = Field(
-        default_factory=list, max_length=50
-    )
+    labels: list[Label] = Field(default_factory=list, max_length=50)
 
 
 class CardCreate(CardFields):
@@ -83,9 +83,7 @@ class CardUpdate(Strict):
     due_date: datetime | None = None
     estimated_hours: Hours | None = None
     assignee_id: UUID | None = None
-    labels: list[Annotated[str, StringConstraints(max_length=50)]] | None = Field(
-        default=None, max_length=50
-    )
+    labels: list[Label] | None = Field(default=None, max_length=50)
 
 
 class CardMove(Strict):

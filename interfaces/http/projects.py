@@ -26,24 +26,28 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED, set_etag
+from interfaces.http.schemas import (
+    ACCEPTED,
+    TEXT_BLOCK,
+    JsonObject,
+    Name,
+    set_etag,
+    stripped_line,
+)
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import activities as activity_queries
 from projections import projects as queries
 
 router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+Description = Annotated[str, StringConstraints(max_length=10_000), TEXT_BLOCK]
 Status = Literal["planning", "active", "on_hold", "completed", "cancelled"]
 Priority = Literal["low", "medium", "high", "critical"]
 Budget = Annotated[
     Decimal,
     Field(ge=0, lt=Decimal(10**10), decimal_places=2, description="0 to 9,999,999,999.99"),
 ]
-MemberRoleLabel = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-]
+MemberRoleLabel = stripped_line(1, 100)
 
 
 def _check_dates(start: date | None, end: date | None) -> None:
@@ -64,7 +68,7 @@ class ProjectCreate(BaseModel):
     owner_id: UUID | None = Field(
         default=None, description="defaults to the caller; must be a workspace member"
     )
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ProjectCreate:
@@ -88,7 +92,7 @@ class ProjectUpdate(BaseModel):
     end_date: date | None = None
     budget: Budget | None = None
     owner_id: UUID | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
     @model_validator(mode="after")
     def _valid_together(self) -> ProjectUpdate:

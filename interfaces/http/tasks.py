@@ -28,7 +28,7 @@ from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, set_etag
+from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, Name, set_etag, stripped_line
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks as queries
 
@@ -36,9 +36,9 @@ router = APIRouter(tags=["tasks"], route_class=CommandRoute)
 
 Status = Literal["todo", "in_progress", "review", "done", "cancelled"]
 Priority = Literal["low", "medium", "high", "urgent"]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Description = Annotated[str, StringConstraints(max_length=20_000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Title = Name
+Description = Annotated[str, StringConstraints(max_length=20_000), TEXT_BLOCK]
+Tag = stripped_line(1, 50)
 Hours = Annotated[Decimal, Field(ge=0, max_digits=5, decimal_places=2)]
 
 

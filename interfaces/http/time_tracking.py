@@ -26,7 +26,7 @@ from domain.time_tracking import SETTINGS_DEFAULTS
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, Accepted, accepted, set_etag
+from interfaces.http.schemas import ACCEPTED, Accepted, Line, accepted, set_etag
 from interfaces.http.time_tracking_schemas import (
     DayOut,
     EntryCreate,
@@ -109,7 +109,7 @@ async def list_entries(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to", description="inclusive")] = None,
     billable: bool | None = None,
-    tags: Annotated[list[str] | None, Query(description="entries with all of these tags")] = None,
+    tags: Annotated[list[Line] | None, Query(description="entries with all of these tags")] = None,
     running: Annotated[bool | None, Query(description="open timers (running or paused)")] = None,
 ) -> Page[TimeEntryOut]:
     """Entries you may see, newest first. Dates are days in your time zone; an entry counts
@@ -383,7 +383,7 @@ async def report(
     user_id: UUID | None = None,
     scope: Scope = "mine",
     billable: bool | None = None,
-    tags: Annotated[list[str] | None, Query()] = None,
+    tags: Annotated[list[Line] | None, Query()] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Time over a range of days (in your time zone), grouped by project, task, user, tag or

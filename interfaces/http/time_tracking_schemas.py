@@ -18,9 +18,10 @@ from pydantic import (
 
 from domain.shared import RuleBroken
 from domain.time_tracking import MAX_AUTO_STOP, MIN_AUTO_STOP, check_timezone
+from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, stripped_line
 
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), TEXT_BLOCK]
+Tag = stripped_line(1, 50)
 Rate = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
 
 
@@ -47,7 +48,7 @@ def _zone(name: str) -> str:
     return name
 
 
-TimeZoneName = Annotated[str, StringConstraints(max_length=50), AfterValidator(_zone)]
+TimeZoneName = Annotated[str, StringConstraints(max_length=50), TEXT_LINE, AfterValidator(_zone)]
 
 
 class Strict(BaseModel):

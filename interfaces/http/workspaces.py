@@ -15,28 +15,27 @@ from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, set_etag
+from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, JsonObject, Name, Token, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import workspaces as queries
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"], route_class=CommandRoute)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+Description = Annotated[str, StringConstraints(max_length=10_000), TEXT_BLOCK]
 
 
 class WorkspaceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
     description: Description | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
 
 class WorkspaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     description: Description | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
 
 class WorkspaceOut(BaseModel):
@@ -275,7 +274,7 @@ async def invite(
 @router.get("/{workspace_id}/invite/{token}", response_model=MemberOut, responses=ACCEPTED)
 async def accept_invite(
     workspace_id: UUID,
-    token: Annotated[str, Path(min_length=10, max_length=512)],
+    token: Annotated[Token, Path()],
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
