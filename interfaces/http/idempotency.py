@@ -106,6 +106,7 @@ async def idempotency_key(
         Header(
             alias="Idempotency-Key",
             max_length=255,
+            pattern=r"^[!-~](?:[ -~]*[!-~])?$",  # visible ASCII, spaces only inside
             description="Retry safely: the same key and body within 24 h get the first answer"
             " (nothing is created twice); the same key with another body is 422, while the"
             " first request runs 409 (IETF draft-ietf-httpapi-idempotency-key-header)",
