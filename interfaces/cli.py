@@ -49,12 +49,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000)")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     with_projector: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--with-projector/--no-projector",
-            help="Run the projector in-process (default: on with the embedded database)",
+            help="Run the projector in-process (the default; an advisory lock elects one runner"
+            " per projection, so a separate `worksync projector` stays safe). --no-projector"
+            " when a `worksync projector` service does it",
         ),
-    ] = None,
+    ] = True,
     run_migrations: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first")
     ] = False,
@@ -82,8 +84,9 @@ def serve(
     if run_migrations:
         applied = migrate(url)
         console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
-    run_projector = embedded if with_projector is None else with_projector
-    os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if run_projector else "0"
+    if embedded and not with_projector:
+        console.print("[yellow]--no-projector: reads will lag until a projector runs[/yellow]")
+    os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if with_projector else "0"
     os.environ["WORKSYNC_REALTIME_EMITTER"] = "1" if realtime_emitter else "0"
     uvicorn.run(
         "interfaces.http.app:app_factory",

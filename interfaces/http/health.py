@@ -1,14 +1,36 @@
-"""/health (liveness) and /ready (database reachable, projection lag)."""
+"""/health (liveness) and /ready (database reachable, every projection running and keeping
+up).
+
+/ready answers 503 when a projection has no runner (no process holds its advisory lock: no
+projector anywhere) or has stayed more than ``READY_MAX_LAG`` events behind the log head
+for longer than ``READY_LAG_SECONDS`` (it keeps falling behind, or is stuck); a paused or
+failed projection makes it ``degraded``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from interfaces.http.deps import ContainerDep
 from projections.control import readiness
+from projections.liveness import running
 
 router = APIRouter(tags=["operations"])
+
+
+class LagWatch:
+    """Since when each projection has been more than ``max_lag`` events behind."""
+
+    def __init__(self) -> None:
+        self.behind_since: dict[str, float] = {}
+
+    def seconds_behind(self, name: str, lag: int, max_lag: int, now: float) -> float:
+        if lag <= max_lag:
+            self.behind_since.pop(name, None)
+            return 0.0
+        return now - self.behind_since.setdefault(name, now)
 
 
 @router.get("/health")
@@ -17,25 +39,50 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-async def ready(container: ContainerDep) -> JSONResponse:
+async def ready(request: Request, container: ContainerDep) -> JSONResponse:
     try:
         async with container.pool.connection(timeout=3) as conn:
             head, rows = await readiness(conn)
+            names = sorted({p.name for p in container.projections} | {r[0] for r in rows})
+            runners = await running(conn, names)
     except Exception as e:
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "detail": str(e)}, status_code=503
         )
-    projections = {
-        name: {"position": pos, "lag": max(0, head - pos), "state": state, "error": error}
-        for name, pos, state, error in rows
-    }
+    settings = container.settings
+    watch = getattr(request.app.state, "lag_watch", None)
+    if watch is None:
+        watch = request.app.state.lag_watch = LagWatch()
+    now = time.monotonic()
+    tracked = {row[0]: row for row in rows}
+    projections = {}
+    for name in names:  # one never run yet has no tracking row: position 0
+        _, pos, state, error = tracked.get(name, (name, 0, "running", None))
+        lag = max(0, head - pos)
+        behind = watch.seconds_behind(name, lag, settings.ready_max_lag, now)
+        projections[name] = {
+            "position": pos,
+            "lag": lag,
+            "state": state,
+            "error": error,
+            "runner": name in runners,
+            "behind_seconds": round(behind, 1),
+        }
+    not_ready = sorted(
+        name
+        for name, p in projections.items()
+        if not p["runner"] or p["behind_seconds"] > settings.ready_lag_seconds
+    )
     degraded = any(p["state"] != "running" for p in projections.values())
+    status = "not_ready" if not_ready else "degraded" if degraded else "ready"
     return JSONResponse(
         {
-            "status": "degraded" if degraded else "ready",
+            "status": status,
             "database": "ok",
             "log_head": head,
             "max_lag": max((p["lag"] for p in projections.values()), default=0),
+            "not_ready": not_ready,
             "projections": projections,
-        }
+        },
+        status_code=503 if not_ready else 200,
     )
