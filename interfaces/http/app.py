@@ -22,6 +22,7 @@ from interfaces.http import (
     identity,
     identity_users,
     kanban,
+    openapi,
     problems,
     projects,
     ratelimit,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app.include_router(workspaces.router, prefix=API_PREFIX)
     for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
         app.include_router(context.router, prefix=API_PREFIX)
+    openapi.install(app)  # every operation's errors, described in one place
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:

@@ -9,15 +9,42 @@ failed projection makes it ``degraded``."""
 from __future__ import annotations
 
 import time
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from interfaces.http.deps import ContainerDep
 from projections.control import readiness
 from projections.liveness import running
 
 router = APIRouter(tags=["operations"])
+
+
+class ProjectionReadiness(BaseModel):
+    position: int
+    lag: int
+    state: str
+    error: str | None
+    runner: bool = Field(description="a process holds this projection's advisory lock")
+    behind_seconds: float = Field(description="how long it has been over READY_MAX_LAG")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "degraded", "not_ready", "unavailable"]
+    database: Literal["ok", "unreachable"]
+    detail: str | None = None
+    log_head: int | None = None
+    max_lag: int | None = None
+    not_ready: list[str] = Field(default_factory=list)
+    projections: dict[str, ProjectionReadiness] = Field(default_factory=dict)
+
+
+READY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Readiness, "description": "Ready (or degraded: a projection paused/failed)"},
+    503: {"model": Readiness, "description": "Not ready: database, runner or lag"},
+}
 
 
 class LagWatch:
@@ -38,7 +65,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", response_model=None, responses=READY_RESPONSES)
 async def ready(request: Request, container: ContainerDep) -> JSONResponse:
     try:
         async with container.pool.connection(timeout=3) as conn:

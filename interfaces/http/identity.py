@@ -22,13 +22,13 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class RegisterBody(Strict):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
     password: Password
     name: Name
 
 
 class LoginBody(Strict):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=1, max_length=72)
 
 
@@ -41,7 +41,7 @@ class LogoutBody(Strict):
 
 
 class ForgotBody(Strict):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
 
 
 class ResetBody(Strict):

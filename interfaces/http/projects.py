@@ -25,7 +25,7 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED, set_etag
+from interfaces.http.schemas import ACCEPTED, cents, not_null, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import activities as activity_queries
 from projections import projects as queries
@@ -36,10 +36,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 Status = Literal["planning", "active", "on_hold", "completed", "cancelled"]
 Priority = Literal["low", "medium", "high", "critical"]
-Budget = Annotated[
-    Decimal,
-    Field(ge=0, lt=Decimal(10**10), decimal_places=2, description="0 to 9,999,999,999.99"),
-]
+Budget = cents(10, "0 to 9,999,999,999.99")
 MemberRoleLabel = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
@@ -78,7 +75,7 @@ class ProjectUpdate(BaseModel):
     """A partial update: only the fields sent change; description, dates and budget may be
     cleared with null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*NOT_NULLABLE))
     name: Name | None = None
     description: Description | None = None
     status: Status | None = None

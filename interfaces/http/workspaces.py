@@ -150,9 +150,17 @@ class MemberOut(BaseModel):
 
 
 class MemberAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # exactly one of them given (present and not null)
+            "oneOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("user_id", "email")
+            ]
+        },
+    )
     user_id: UUID | None = None
-    email: EmailStr | None = Field(default=None, max_length=255)
+    email: EmailStr | None = Field(default=None, max_length=254)
     role: Role = "member"
 
     @model_validator(mode="after")
@@ -169,7 +177,7 @@ class MemberRole(BaseModel):
 
 class InviteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
     role: Role = "member"
 
 
