@@ -144,5 +144,6 @@ def configure_logging(level: str = "info") -> None:
         logger.handlers = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # we log requests ourselves
+    logging.captureWarnings(False)  # re-installed even if something swapped showwarning since
     logging.captureWarnings(True)  # warnings.warn(...) -> logger "py.warnings" -> JSON
     _log_uncaught()

@@ -63,13 +63,15 @@ def test_a_real_server_logs_json_lines_without_tokens(fresh_database_url, tmp_pa
 
 
 def test_library_logging_and_warnings_are_json_and_redacted(capsys):
-    configure_logging("info")
-    logging.getLogger("some.library").warning("calling %s with Bearer %s", "/x?token=abc", JWT)
-    warnings.warn(f"deprecated, token={JWT}", DeprecationWarning, stacklevel=1)
-    try:
-        raise ValueError(f"bad refresh_token={JWT}")
-    except ValueError:
-        logging.getLogger("another").exception("failed")
+    with warnings.catch_warnings():  # pytest records warnings; show this one as a library would
+        warnings.simplefilter("always")
+        configure_logging("info")
+        logging.getLogger("some.library").warning("calling %s, Bearer %s", "/x?token=abc", JWT)
+        warnings.warn(f"deprecated, token={JWT}", DeprecationWarning, stacklevel=1)
+        try:
+            raise ValueError(f"bad refresh_token={JWT}")
+        except ValueError:
+            logging.getLogger("another").exception("failed")
     lines = capsys.readouterr().err.splitlines()
     entries = [json.loads(line) for line in lines]
     assert [e["logger"] for e in entries] == ["some.library", "py.warnings", "another"]
