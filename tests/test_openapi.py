@@ -89,6 +89,15 @@ def test_cents_accept_what_the_schema_documents():
     assert Amount(value=1.1500000000000001).value == Decimal("1.15")  # 115 * 0.01
     assert Amount(value="999.99").value == Decimal("999.99")
     assert Amount(value=7).value == 7
+    assert Amount(value=999.99).value == Decimal("999.99")
+    big = cents(10)
+
+    class Budget(BaseModel):
+        value: big
+
+    assert Budget(value=4560061503.81).value == Decimal("4560061503.81")
+    with pytest.raises(ValidationError):
+        Budget(value=4560061503.814871)
     for bad in (871.881, "1e2", "1000", -1, 1000.0):
         with pytest.raises(ValidationError):
             Amount(value=bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -62,8 +63,8 @@ def cents(digits: int, description: str | None = None) -> Any:
         if isinstance(value, str) and not text.match(value):
             raise ValueError(f"must be digits with at most 2 decimals, at most {top}")
         if isinstance(value, float):
-            hundredths = round(value * 100)
-            if abs(value * 100 - hundredths) <= 1e-6 * max(1, abs(hundredths)):
+            hundredths = round(value * 100)  # within a few ulps: a cent amount, as parsed
+            if abs(value * 100 - hundredths) <= 8 * math.ulp(value * 100):
                 return Decimal(hundredths).scaleb(-2)
         return value
 
