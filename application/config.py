@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # Read-your-writes: how long a command waits for its projections before answering 202.
     projection_wait_timeout: float = Field(default=5.0, validation_alias="PROJECTION_WAIT_TIMEOUT")
     projection_batch_size: int = Field(default=500, validation_alias="PROJECTION_BATCH_SIZE")
+    # /ready answers 503 while a projection stays more than READY_MAX_LAG events behind the
+    # log head for longer than READY_LAG_SECONDS (or has no runner at all).
+    ready_max_lag: int = Field(default=1000, ge=0, validation_alias="READY_MAX_LAG")
+    ready_lag_seconds: float = Field(default=30.0, ge=0, validation_alias="READY_LAG_SECONDS")
     log_level: str = Field(default="info", validation_alias="LOG_LEVEL")
 
     # Request limits (interfaces/http/body_limit.py): larger bodies get 413 while streaming

@@ -9,6 +9,7 @@ import signal
 import threading
 from typing import Annotated
 
+import structlog
 import typer
 from eventsourcing.persistence import Mapper
 from rich.console import Console
@@ -50,12 +51,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000)")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     with_projector: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--with-projector/--no-projector",
-            help="Run the projector in-process (default: on with the embedded database)",
+            help="Run the projector in-process (the default; an advisory lock elects one runner"
+            " per projection, so a separate `worksync projector` stays safe). --no-projector"
+            " when a `worksync projector` service does it",
         ),
-    ] = None,
+    ] = True,
     run_migrations: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first")
     ] = False,
@@ -77,14 +80,14 @@ def serve(
     except ConfigError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level)
-    embedded = settings.database_url is None
+    configure_logging(settings.log_level)  # every stderr line JSON, uvicorn's included
+    log = structlog.get_logger("serve")
     url = resolve_database_url(settings.database_url, settings.data_dir)
     if run_migrations:
-        applied = migrate(url)
-        console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
-    run_projector = embedded if with_projector is None else with_projector
-    os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if run_projector else "0"
+        log.info("migrations applied", applied=migrate(url))
+    if not with_projector:
+        log.info("no in-process projector (--no-projector): a `worksync projector` must run")
+    os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if with_projector else "0"
     os.environ["WORKSYNC_REALTIME_EMITTER"] = "1" if realtime_emitter else "0"
     uvicorn.run(
         "interfaces.http.app:app_factory",
@@ -93,7 +96,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # RequestContext logs each request (JSON, no query string)
+        log_config=None,  # keep configure_logging's JSON handler (uvicorn's would be text)
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         lifespan="on",

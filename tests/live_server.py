@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 
@@ -19,8 +20,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def worksync(database_url: str, *args: str, **env: str) -> subprocess.Popen:
-    """Start a `worksync` command (serve, projector...) against a database."""
+def worksync(
+    database_url: str, *args: str, stderr: Any = subprocess.DEVNULL, **env: str
+) -> subprocess.Popen:
+    """Start a `worksync` command (serve, projector...) against a database (``stderr``: where
+    its logs go, e.g. an open file)."""
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -33,7 +37,7 @@ def worksync(database_url: str, *args: str, **env: str) -> subprocess.Popen:
         [sys.executable, "-c", "from interfaces.cli import main; main()", *args],
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
 
 
@@ -51,10 +55,21 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 30) -> N
 
 
 @contextmanager
-def live_server(database_url: str, *extra_args: str) -> Iterator[str]:
+def live_server(
+    database_url: str, *extra_args: str, stderr: Any = subprocess.DEVNULL, **env: str
+) -> Iterator[str]:
     """Serve on a free port with the projector in-process; yields the base URL."""
     port = free_port()
-    process = worksync(database_url, "serve", "--port", str(port), "--with-projector", *extra_args)
+    process = worksync(
+        database_url,
+        "serve",
+        "--port",
+        str(port),
+        "--with-projector",
+        *extra_args,
+        stderr=stderr,
+        **env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, process)

@@ -25,6 +25,7 @@ from interfaces.http import (
     identity,
     identity_users,
     kanban,
+    openapi,
     problems,
     projects,
     ratelimit,
@@ -40,18 +41,15 @@ from interfaces.realtime import mount as mount_realtime
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, with_projector: bool | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, with_projector: bool = True) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database_url = resolve_database_url(settings.database_url, settings.data_dir)
-        run_projector = (
-            with_projector if with_projector is not None else settings.database_url is None
-        )
         app.state.container = await open_container(
-            settings, database_url, with_projector=run_projector
+            settings, database_url, with_projector=with_projector
         )
         realtime = getattr(app.state, "realtime", None)  # set by create_asgi_app
         try:
@@ -79,6 +77,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
     for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
+    openapi.install(app)  # every operation's errors, described in one place
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     body_limit.install(app, settings)  # 413 while streaming; free-form JSON field limits
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -100,7 +99,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool | None 
 def create_asgi_app(
     settings: Settings | None = None,
     *,
-    with_projector: bool | None = None,
+    with_projector: bool = True,
     realtime_emitter: bool = True,
 ) -> socketio.ASGIApp:
     """The API with Socket.IO mounted beside it at /socket.io (same port)."""
@@ -115,9 +114,8 @@ def app_factory() -> socketio.ASGIApp:
     configure_logging(settings.log_level)
     import os
 
-    flag = os.environ.get("WORKSYNC_WITH_PROJECTOR")
     return create_asgi_app(
         settings,
-        with_projector=None if flag is None else flag == "1",
+        with_projector=os.environ.get("WORKSYNC_WITH_PROJECTOR", "1") == "1",
         realtime_emitter=os.environ.get("WORKSYNC_REALTIME_EMITTER", "1") == "1",
     )

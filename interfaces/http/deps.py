@@ -80,7 +80,11 @@ CurrentUser = Annotated[Caller, Depends(current_user)]
 async def if_match(
     if_match: Annotated[
         str | None,
-        Header(description="Expected current version; a stale one gets 412", max_length=64),
+        Header(
+            description="Expected current version (the ETag); a stale one gets 412",
+            max_length=64,
+            pattern=r'^(\*|(W/)?"?[0-9]{1,18}"?)$',
+        ),
     ] = None,
 ) -> int | None:
     if if_match is None:

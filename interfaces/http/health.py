@@ -1,20 +1,28 @@
-"""/health (liveness) and /ready (database reachable, projection lag).
+"""/health (liveness) and /ready (database reachable, every projection running and keeping
+up).
 
-/ready is 503 when no read connection can be had: ``"database": "unreachable"`` when
+/ready answers 503 when no read connection can be had: ``"database": "unreachable"`` when
 PostgreSQL does not answer, ``"database": "ok"`` with ``"pool": {"state": "exhausted"}``
-when it does but every pooled connection stays busy (this process cannot serve reads now)."""
+when it does but every pooled connection stays busy (this process cannot serve reads now).
+It also answers 503 when a projection has no runner (no process holds its advisory lock: no
+projector anywhere) or has stayed more than ``READY_MAX_LAG`` events behind the log head
+for longer than ``READY_LAG_SECONDS`` (it keeps falling behind, or is stuck); a paused or
+failed projection makes it ``degraded``."""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Literal
 
 import psycopg
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from pydantic import BaseModel, Field
 
 from interfaces.http.deps import ContainerDep
 from projections.control import readiness
+from projections.liveness import running
 
 router = APIRouter(tags=["operations"])
 POOL_WAIT = 3.0  # seconds /ready waits for a pooled connection
@@ -41,16 +49,59 @@ async def database_answers(database_url: str) -> bool:
         return False
 
 
+class ProjectionReadiness(BaseModel):
+    position: int
+    lag: int
+    state: str
+    error: str | None
+    runner: bool = Field(description="a process holds this projection's advisory lock")
+    behind_seconds: float = Field(description="how long it has been over READY_MAX_LAG")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "degraded", "not_ready", "unavailable"]
+    database: Literal["ok", "unreachable"]
+    detail: str | None = None
+    pool: dict[str, Any] | None = Field(
+        default=None, description="with 503: the read pool's size, idle and waiting requests"
+    )
+    log_head: int | None = None
+    max_lag: int | None = None
+    not_ready: list[str] = Field(default_factory=list)
+    projections: dict[str, ProjectionReadiness] = Field(default_factory=dict)
+
+
+READY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Readiness, "description": "Ready (or degraded: a projection paused/failed)"},
+    503: {"model": Readiness, "description": "Not ready: database, runner or lag"},
+}
+
+
+class LagWatch:
+    """Since when each projection has been more than ``max_lag`` events behind."""
+
+    def __init__(self) -> None:
+        self.behind_since: dict[str, float] = {}
+
+    def seconds_behind(self, name: str, lag: int, max_lag: int, now: float) -> float:
+        if lag <= max_lag:
+            self.behind_since.pop(name, None)
+            return 0.0
+        return now - self.behind_since.setdefault(name, now)
+
+
 @router.get("/health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
-async def ready(container: ContainerDep) -> JSONResponse:
+@router.get("/ready", response_model=None, responses=READY_RESPONSES)
+async def ready(request: Request, container: ContainerDep) -> JSONResponse:
     try:
         async with container.pool.connection(timeout=POOL_WAIT) as conn:
             head, rows = await readiness(conn)
+            names = sorted({p.name for p in container.projections} | {r[0] for r in rows})
+            runners = await running(conn, names)
     except PoolTimeout as e:
         pool = {"state": "exhausted", **pool_stats(container.pool)}
         if await database_answers(container.database_url):
@@ -66,17 +117,40 @@ async def ready(container: ContainerDep) -> JSONResponse:
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "detail": str(e)}, status_code=503
         )
-    projections = {
-        name: {"position": pos, "lag": max(0, head - pos), "state": state, "error": error}
-        for name, pos, state, error in rows
-    }
+    settings = container.settings
+    watch = getattr(request.app.state, "lag_watch", None)
+    if watch is None:
+        watch = request.app.state.lag_watch = LagWatch()
+    now = time.monotonic()
+    tracked = {row[0]: row for row in rows}
+    projections = {}
+    for name in names:  # one never run yet has no tracking row: position 0
+        _, pos, state, error = tracked.get(name, (name, 0, "running", None))
+        lag = max(0, head - pos)
+        behind = watch.seconds_behind(name, lag, settings.ready_max_lag, now)
+        projections[name] = {
+            "position": pos,
+            "lag": lag,
+            "state": state,
+            "error": error,
+            "runner": name in runners,
+            "behind_seconds": round(behind, 1),
+        }
+    not_ready = sorted(
+        name
+        for name, p in projections.items()
+        if not p["runner"] or p["behind_seconds"] > settings.ready_lag_seconds
+    )
     degraded = any(p["state"] != "running" for p in projections.values())
+    status = "not_ready" if not_ready else "degraded" if degraded else "ready"
     return JSONResponse(
         {
-            "status": "degraded" if degraded else "ready",
+            "status": status,
             "database": "ok",
             "log_head": head,
             "max_lag": max((p["lag"] for p in projections.values()), default=0),
+            "not_ready": not_ready,
             "projections": projections,
-        }
+        },
+        status_code=503 if not_ready else 200,
     )

@@ -9,11 +9,14 @@ from anyio import to_thread
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, EmailStr, Field
 
-from application.errors import NotFound, Unauthorized
+from application.errors import Unauthorized
 from application.sessions import Client
+from domain.identity import User
+from interfaces.bootstrap import Container
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.ratelimit import get_rate_limits
 from interfaces.http.schemas import (
+    ACCEPTED,
     AvatarUrl,
     GivenPassword,
     Name,
@@ -21,6 +24,7 @@ from interfaces.http.schemas import (
     Strict,
     Token,
     UserOut,
+    accepted,
 )
 from projections.identity import get_user, personal_data
 
@@ -28,13 +32,13 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class RegisterBody(Strict):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
     password: Password
     name: Name
 
 
 class LoginBody(Strict):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
     password: GivenPassword
 
 
@@ -47,7 +51,7 @@ class LogoutBody(Strict):
 
 
 class ForgotBody(Strict):
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
 
 
 class ResetBody(Strict):
@@ -84,25 +88,9 @@ def client_of(request: Request) -> Client:
     )
 
 
-async def token_out(conn: Conn, user_id: UUID, pair: Any) -> TokenOut:
-    user = await get_user(conn, user_id)
-    if user is None:
-        raise NotFound("user not found")
-    return TokenOut(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        expires_in=pair.expires_in,
-        user=UserOut(**user),
-    )
-
-
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
-async def register(body: RegisterBody, request: Request, container: ContainerDep) -> TokenOut:
-    identity = container.identity
-    saved, _ = await run_command(container, identity.register, body.email, body.password, body.name)
-    user = saved.value  # the new User aggregate: the answer needs no read-back
-    pair = await to_thread.run_sync(identity.open_session, user.id, client_of(request))
-    out = UserOut(
+def user_out(user: User) -> UserOut:
+    """The answer's user from the aggregate itself (no read model needed)."""
+    return UserOut(
         id=user.id,
         email=user.email,
         name=user.name,
@@ -114,11 +102,53 @@ async def register(body: RegisterBody, request: Request, container: ContainerDep
         updated_at=user.modified_on,
         version=user.version,
     )
+
+
+async def token_out(container: Container, conn: Conn, user_id: UUID, pair: Any) -> TokenOut:
+    """Tokens and the user: from the read model, or from the log while the read model is
+    still catching up (a log-in right after a sign-up must not say "user not found")."""
+    row = await get_user(conn, user_id)
+    if row is not None:
+        out = UserOut(**row)
+    else:
+        user = await to_thread.run_sync(lambda: container.store.load(User, user_id, "user"))
+        out = user_out(user)
     return TokenOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
         expires_in=pair.expires_in,
         user=out,
+    )
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenOut,
+    responses={
+        202: {
+            **ACCEPTED[202],
+            "description": "Accepted: the account exists but the read model has not caught up"
+            " within the wait bound; log in (or retry) shortly",
+        }
+    },
+)
+async def register(body: RegisterBody, request: Request, container: ContainerDep) -> Any:
+    identity = container.identity
+    saved, caught_up = await run_command(
+        container, identity.register, body.email, body.password, body.name
+    )
+    user = saved.value  # the new User aggregate: the answer needs no read-back
+    if not caught_up:  # the account is in the log, but the API cannot see it yet
+        answer = accepted("users", user.id, saved.position)
+        answer.headers["Location"] = "/api/v1/auth/login"
+        return answer
+    pair = await to_thread.run_sync(identity.open_session, user.id, client_of(request))
+    return TokenOut(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        user=user_out(user),
     )
 
 
@@ -135,7 +165,7 @@ async def login(body: LoginBody, request: Request, container: ContainerDep, conn
         await limits.record_login_failure(body.email)
         raise
     await limits.clear_login_failures(body.email)
-    return await token_out(conn, user_id, pair)
+    return await token_out(container, conn, user_id, pair)
 
 
 @router.post("/refresh", response_model=TokenOut)
@@ -145,7 +175,7 @@ async def refresh(
     user_id, pair = await to_thread.run_sync(
         container.identity.refresh, body.refresh_token, client_of(request)
     )
-    return await token_out(conn, user_id, pair)
+    return await token_out(container, conn, user_id, pair)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -184,16 +214,22 @@ async def me(caller: CurrentUser) -> UserOut:
     return UserOut(**caller.row)
 
 
-@router.put("/me", response_model=UserOut)
+@router.put("/me", response_model=UserOut, responses=ACCEPTED)
 async def update_me(
     body: ProfileBody, caller: CurrentUser, container: ContainerDep, conn: Conn
-) -> UserOut:
+) -> Any:
     fields = {
         k: v
         for k, v in body.model_dump(exclude_unset=True).items()
         if not (k == "name" and v is None)
     }
-    await run_command(container, container.identity.update_user, caller.id, caller.id, **fields)
+    saved, caught_up = await run_command(
+        container, container.identity.update_user, caller.id, caller.id, **fields
+    )
+    if not caught_up:
+        answer = accepted("users", caller.id, saved.position)
+        answer.headers["Location"] = "/api/v1/auth/me"
+        return answer
     return UserOut(**(await get_user(conn, caller.id)))
 
 

@@ -11,7 +11,7 @@ from application.errors import Forbidden, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.identity import client_of
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import AvatarUrl, Line, Name, Strict, UserOut
+from interfaces.http.schemas import ACCEPTED, AvatarUrl, Line, Name, Strict, UserOut, accepted
 from projections.identity import get_user, list_users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -48,7 +48,7 @@ async def user(user_id: UUID, caller: CurrentUser, conn: Conn) -> UserOut:
     return UserOut(**row)
 
 
-@router.put("/{user_id}", response_model=UserOut)
+@router.put("/{user_id}", response_model=UserOut, responses=ACCEPTED)
 async def update_user(
     user_id: UUID, body: UserUpdate, caller: CurrentUser, container: ContainerDep, conn: Conn
 ) -> Any:
@@ -57,7 +57,11 @@ async def update_user(
         for k, v in body.model_dump(exclude_unset=True).items()
         if not (k in ("name", "role", "is_active") and v is None)
     }
-    await run_command(container, container.identity.update_user, caller.id, user_id, **fields)
+    saved, caught_up = await run_command(
+        container, container.identity.update_user, caller.id, user_id, **fields
+    )
+    if not caught_up:
+        return accepted("users", user_id, saved.position)
     row = await get_user(conn, user_id)
     if row is None:
         raise NotFound("user not found")

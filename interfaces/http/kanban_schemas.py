@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, JsonObject, Name, stripped_line
+from interfaces.http.schemas import (
+    TEXT_BLOCK,
+    TEXT_LINE,
+    JsonObject,
+    Name,
+    cents,
+    stripped_line,
+)
 
 Text = Annotated[str, StringConstraints(max_length=20_000), TEXT_BLOCK]
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9A-Fa-f]{6}$")]
 Reason = stripped_line(3, 500)
 Label = Annotated[str, StringConstraints(max_length=50), TEXT_LINE]
 Priority = Literal["low", "medium", "high", "urgent"]
-Hours = Annotated[Decimal, Field(ge=0, lt=1000, decimal_places=2)]
+Hours = cents(3)
 Position = Annotated[int, Field(ge=0, le=100_000)]
 
 
@@ -86,7 +92,22 @@ class CardUpdate(Strict):
     labels: list[Label] | None = Field(default=None, max_length=50)
 
 
+def _at_most_one(*names: str) -> dict[str, Any]:
+    """JSON Schema: no two of ``names`` both given (present and not null)."""
+    given = {"not": {"type": "null"}}
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    return {
+        "not": {
+            "anyOf": [{"required": [a, b], "properties": {a: given, b: given}} for a, b in pairs]
+        }
+    }
+
+
 class CardMove(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_at_most_one("position", "before_card_id", "after_card_id"),
+    )
     column_id: UUID
     position: Position | None = Field(
         default=None, description="index in the target column; default: last"

@@ -52,7 +52,14 @@ class PageParams:
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            pattern=r"^[A-Za-z0-9_-]*$",
+            description="`next_cursor` of the previous page (opaque)",
+        ),
+    ] = None,
 ) -> PageParams:
     """``?limit=&cursor=`` (async: FastAPI runs a plain function or class dependency in a
     worker thread, a hop every request would pay for)."""

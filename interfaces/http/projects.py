@@ -31,6 +31,8 @@ from interfaces.http.schemas import (
     TEXT_BLOCK,
     JsonObject,
     Name,
+    cents,
+    not_null,
     set_etag,
     stripped_line,
 )
@@ -43,10 +45,7 @@ router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRou
 Description = Annotated[str, StringConstraints(max_length=10_000), TEXT_BLOCK]
 Status = Literal["planning", "active", "on_hold", "completed", "cancelled"]
 Priority = Literal["low", "medium", "high", "critical"]
-Budget = Annotated[
-    Decimal,
-    Field(ge=0, lt=Decimal(10**10), decimal_places=2, description="0 to 9,999,999,999.99"),
-]
+Budget = cents(10, "0 to 9,999,999,999.99")
 MemberRoleLabel = stripped_line(1, 100)
 
 
@@ -83,7 +82,7 @@ class ProjectUpdate(BaseModel):
     """A partial update: only the fields sent change; description, dates and budget may be
     cleared with null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*NOT_NULLABLE))
     name: Name | None = None
     description: Description | None = None
     status: Status | None = None

@@ -9,6 +9,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -267,6 +269,55 @@ JsonObject = Annotated[
         "line feed and carriage return, nor unpaired surrogates; numbers finite."
     ),
 ]
+
+
+def cents(digits: int, description: str | None = None) -> Any:
+    """A non-negative amount with at most two decimal places and at most ``digits`` before the
+    point, given as a JSON number or a string, documented exactly as it is checked: a number
+    that is a multiple of 0.01 (binary floats within rounding noise of one count as one), or a
+    string of digits."""
+    text = re.compile(rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,2}})?$")
+    top = Decimal(10**digits) - Decimal("0.01")
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str) and not text.match(value):
+            raise ValueError(f"must be digits with at most 2 decimals, at most {top}")
+        if isinstance(value, float):
+            hundredths = round(value * 100)  # within a few ulps: a cent amount, as parsed
+            if abs(value * 100 - hundredths) <= 8 * math.ulp(value * 100):
+                return Decimal(hundredths).scaleb(-2)
+        return value
+
+    schema = {
+        "anyOf": [
+            {"type": "number", "minimum": 0, "maximum": float(top), "multipleOf": 0.01},
+            {"type": "string", "pattern": text.pattern},
+        ],
+        **({"description": description} if description else {}),
+    }
+    return Annotated[
+        Decimal,
+        BeforeValidator(parse),
+        Field(ge=0, le=top, decimal_places=2),
+        WithJsonSchema(schema),
+    ]
+
+
+def not_null(*names: str) -> Any:
+    """``json_schema_extra`` for a partial update whose ``names`` may be left out but not sent
+    as null: the documented schema drops their null branch, as the model's validator does."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for name in names:
+            prop = schema.get("properties", {}).get(name, {})
+            options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+            if len(options) == 1:
+                del prop["anyOf"]
+                prop.update(options[0])
+            elif options:
+                prop["anyOf"] = options
+
+    return extra
 
 
 class Strict(BaseModel):

@@ -8,7 +8,6 @@ member of the workspace, is a 422 naming the field. Deleting a task deletes its 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -28,7 +27,15 @@ from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, Name, set_etag, stripped_line
+from interfaces.http.schemas import (
+    ACCEPTED,
+    TEXT_BLOCK,
+    Name,
+    cents,
+    not_null,
+    set_etag,
+    stripped_line,
+)
 from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks as queries
 
@@ -39,7 +46,7 @@ Priority = Literal["low", "medium", "high", "urgent"]
 Title = Name
 Description = Annotated[str, StringConstraints(max_length=20_000), TEXT_BLOCK]
 Tag = stripped_line(1, 50)
-Hours = Annotated[Decimal, Field(ge=0, max_digits=5, decimal_places=2)]
+Hours = cents(3)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -79,10 +86,13 @@ class TaskCreate(BaseModel):
     )
 
 
+NOT_NULLABLE = ("title", "status", "priority", "tags", "dependencies")
+
+
 class TaskUpdate(BaseModel):
     """Only the fields present change; null clears a nullable field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*NOT_NULLABLE))
     title: Title | None = None
     description: Description | None = None
     status: Status | None = None
@@ -97,7 +107,7 @@ class TaskUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _required_not_null(self) -> TaskUpdate:
-        for name in ("title", "status", "priority", "tags", "dependencies"):
+        for name in NOT_NULLABLE:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null")
         return self

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,11 +17,11 @@ from pydantic import (
 
 from domain.shared import RuleBroken
 from domain.time_tracking import MAX_AUTO_STOP, MIN_AUTO_STOP, check_timezone
-from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, stripped_line
+from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, cents, not_null, stripped_line
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), TEXT_BLOCK]
 Tag = stripped_line(1, 50)
-Rate = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+Rate = cents(6)
 
 
 def _distinct(tags: list[str]) -> list[str]:
@@ -71,8 +70,13 @@ class EntryCreate(TimerStart):
     end_time: Moment = Field(description="after start_time, not in the future")
 
 
+ENTRY_NOT_NULLABLE = ("project_id", "is_billable", "tags", "start_time", "end_time")
+
+
 class EntryUpdate(Strict):
     """Only the fields present change; null clears task_id or hourly_rate."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*ENTRY_NOT_NULLABLE))
 
     description: Description | None = None
     project_id: UUID | None = Field(default=None, description="a project of the same workspace")
@@ -85,7 +89,7 @@ class EntryUpdate(Strict):
 
     @model_validator(mode="after")
     def _required_not_null(self) -> EntryUpdate:
-        for name in ("project_id", "is_billable", "tags", "start_time", "end_time"):
+        for name in ENTRY_NOT_NULLABLE:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null")
         return self

@@ -150,9 +150,17 @@ class MemberOut(BaseModel):
 
 
 class MemberAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # exactly one of them given (present and not null)
+            "oneOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in ("user_id", "email")
+            ]
+        },
+    )
     user_id: UUID | None = None
-    email: EmailStr | None = Field(default=None, max_length=255)
+    email: EmailStr | None = Field(default=None, max_length=254)
     role: Role = "member"
 
     @model_validator(mode="after")
@@ -169,7 +177,7 @@ class MemberRole(BaseModel):
 
 class InviteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr = Field(max_length=255)
+    email: EmailStr = Field(max_length=254)
     role: Role = "member"
 
 
@@ -250,17 +258,21 @@ async def remove_member(
 
 
 @router.post(
-    "/{workspace_id}/invite", status_code=status.HTTP_201_CREATED, response_model=InviteOut
+    "/{workspace_id}/invite",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InviteOut,
+    responses={202: {"model": InviteOut, "description": "Accepted; the read model is catching up"}},
 )
 async def invite(
     workspace_id: UUID, body: InviteCreate, caller: CurrentUser, container: ContainerDep
-) -> InviteOut:
-    """Create a single-use invitation that expires in 7 days; the invitee gets it by e-mail."""
-    saved, _ = await run_command(
+) -> Any:
+    """Create a single-use invitation that expires in 7 days; the invitee gets it by e-mail.
+    202 (same body) when the read model has not caught up within the wait bound."""
+    saved, caught_up = await run_command(
         container, container.workspaces.invite, workspace_id, caller.id, str(body.email), body.role
     )
     info = saved.value
-    return InviteOut(
+    out = InviteOut(
         invite_id=info["invite_id"],
         workspace_id=workspace_id,
         email=str(body.email).lower(),
@@ -269,6 +281,9 @@ async def invite(
         token=info["token"],
         accept_url=f"/api/v1/workspaces/{workspace_id}/invite/{info['token']}",
     )
+    if not caught_up:
+        return JSONResponse(out.model_dump(mode="json"), status_code=202)
+    return out
 
 
 @router.get("/{workspace_id}/invite/{token}", response_model=MemberOut, responses=ACCEPTED)
