@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
@@ -30,7 +30,9 @@ from application.store import EventStore, Saved, check_version
 from domain.kanban import Board, Card
 from domain.projects import Project
 from domain.tasks import Task
-from domain.time_tracking import NoTimer, TimeEntry, TimeTracker
+from domain.time_tracking import MAX_ENTRY_SECONDS, NoTimer, TimeEntry, TimeTracker
+
+MAX_ENTRY = timedelta(seconds=MAX_ENTRY_SECONDS)
 
 
 def utc_now() -> datetime:
@@ -357,6 +359,8 @@ class TimeTrackingService:
             raise invalid("end_time", "must not be in the future")
         if start is not None and end is not None and end <= start:
             raise invalid("end_time", "must be after start_time")
+        if start is not None and end is not None and end - start > MAX_ENTRY:
+            raise invalid("end_time", f"must be at most {MAX_ENTRY_SECONDS // 3600} h after start")
 
     def record(
         self,

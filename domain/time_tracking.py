@@ -26,6 +26,7 @@ TASK_TYPES = ("card", "task")  # what an entry's task_id names: a kanban card or
 STOP_REASONS = ("stopped", "auto_stop", "replaced")
 MIN_AUTO_STOP = 60  # seconds
 MAX_AUTO_STOP = 7 * 86400
+MAX_ENTRY_SECONDS = 999 * 3600  # an entry's span (as in Toggl): durations stay storable
 SETTINGS_DEFAULTS: dict[str, Any] = {
     "default_hourly_rate": None,
     "auto_stop_timer": True,
@@ -328,8 +329,7 @@ class TimeEntry(Aggregate):
     def record(cls, *, start: datetime, end: datetime, **fields: Any) -> TimeEntry:
         """An entry entered by hand, from ``start`` to ``end``."""
         _check_fields(fields)
-        if end <= start:
-            raise RuleBroken("end_time must be after start_time")
+        _check_span(start, end)
         return cls._create(cls.Recorded, segments=[[start, end]], auto_stop_after=None, **fields)
 
     # State -----------------------------------------------------------------------------------
@@ -518,8 +518,10 @@ class TimeEntry(Aggregate):
                 raise RuleBroken("a running timer's end is set by stopping it")
             start = start_time or self.start_time
             end = end_time or self.end_time
-            if end is not None and end <= start:
-                raise RuleBroken("end_time must be after start_time")
+            if end is not None:
+                _check_span(start, end)
+            elif max(s[0] for s in self.segments) - start > timedelta(seconds=MAX_ENTRY_SECONDS):
+                raise RuleBroken(f"an entry lasts at most {MAX_ENTRY_SECONDS // 3600} hours")
             segments = reshape(self.segments, start, end)
             if segments != self.segments:
                 changes["segments"] = segments
@@ -564,6 +566,15 @@ class TimeEntry(Aggregate):
     @event("Deleted")
     def _deleted(self, actor_id: UUID, workspace_id: UUID, project_id: UUID, user_id: UUID) -> None:
         self.deleted = True
+
+
+def _check_span(start: datetime, end: datetime) -> None:
+    """End after start, and at most MAX_ENTRY_SECONDS apart (for an open timer: from its
+    start to when it last started running, a time of the server's clock)."""
+    if end <= start:
+        raise RuleBroken("end_time must be after start_time")
+    if (end - start).total_seconds() > MAX_ENTRY_SECONDS:
+        raise RuleBroken(f"an entry lasts at most {MAX_ENTRY_SECONDS // 3600} hours")
 
 
 def _check_fields(fields: dict[str, Any]) -> None:

@@ -457,3 +457,18 @@ def test_settings_have_the_spec_defaults_and_validate(me, clock):
         assert response.status_code == 422, bad
         assert response.headers["content-type"] == PROBLEM
     assert me.settings(default_hourly_rate=None)["default_hourly_rate"] is None
+
+
+def test_an_entry_lasts_at_most_999_hours_so_its_duration_stays_storable(me, clock):
+    """A span of centuries once failed the tasks and time-tracking projections (integer out
+    of range): it is refused at the boundary, whether recorded or edited."""
+    response = me.record(utc(198, 1, 1), utc(2024, 5, 3), status=422)
+    assert response["errors"][0]["field"] == "end_time"
+    longest = me.record(utc(2024, 3, 1), utc(2024, 3, 1) + timedelta(hours=999))
+    assert longest["duration"] == 999 * 3600
+    entry = me.record(utc(2024, 5, 3, 9), utc(2024, 5, 3, 10))
+    moved = me.call(
+        "PUT", f"/time-entries/{entry['id']}", json={"start_time": "0622-01-01T00:00:00Z"}
+    )
+    assert moved.status_code == 409
+    assert "999 hours" in moved.json()["detail"]
