@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from interfaces.bootstrap import POLICY_NAMES
 from interfaces.http.pagination import encode_cursor
+from projections.control import status
+from projections.registry import all_projections
 from tests.live_server import live_server
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "5")
@@ -199,6 +203,20 @@ def test_every_response_is_documented_and_every_valid_request_accepted(
         anonymous = schemathesis_run(base, config, tmp_path / "anonymous.ndjson")
         assert anonymous.returncode == 0, anonymous.stdout[-8000:]
         assert generated_cases(anonymous.stdout) > 100
+        assert_every_projection_running_at_the_head(fresh_database_url)
+
+
+def assert_every_projection_running_at_the_head(database_url: str, timeout: float = 60) -> None:
+    """Nothing the fuzzer got accepted may stop a projection or a policy: all running, lag 0."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = [p.name for p in all_projections()] + list(POLICY_NAMES)
+        rows = status(database_url, names, POLICY_NAMES)
+        stuck = [(r.name, r.state, r.lag, r.error) for r in rows if r.state != "running" or r.lag]
+        if not stuck or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert stuck == []
 
 
 def generated_cases(output: str) -> int:
