@@ -117,7 +117,9 @@ def _log_uncaught() -> None:
     threading.excepthook = on_thread_exception
 
 
-def configure_logging(level: str = "info") -> None:
+def configure_logging(level: str = "info", *, cache: bool = True) -> None:
+    """``cache=False`` for tests in one process: a logger cached on first use would keep this
+    configuration even inside ``structlog.testing.capture_logs``."""
     numeric = getattr(logging, level.upper(), logging.INFO)
     shared: list[Callable] = [
         structlog.contextvars.merge_contextvars,
@@ -133,7 +135,7 @@ def configure_logging(level: str = "info") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     root = logging.getLogger()
     root.handlers = [_stdlib_handler(shared)]

@@ -10,6 +10,7 @@ import socket
 import warnings
 
 import httpx
+import structlog
 import websockets
 
 from interfaces.logs import configure_logging, redact_text
@@ -65,13 +66,14 @@ def test_a_real_server_logs_json_lines_without_tokens(fresh_database_url, tmp_pa
 def test_library_logging_and_warnings_are_json_and_redacted(capsys):
     with warnings.catch_warnings():  # pytest records warnings; show this one as a library would
         warnings.simplefilter("always")
-        configure_logging("info")
+        configure_logging("info", cache=False)
         logging.getLogger("some.library").warning("calling %s, Bearer %s", "/x?token=abc", JWT)
         warnings.warn(f"deprecated, token={JWT}", DeprecationWarning, stacklevel=1)
         try:
             raise ValueError(f"bad refresh_token={JWT}")
         except ValueError:
             logging.getLogger("another").exception("failed")
+    structlog.reset_defaults()  # later tests in this process capture logs at any level
     lines = capsys.readouterr().err.splitlines()
     entries = [json.loads(line) for line in lines]
     assert [e["logger"] for e in entries] == ["some.library", "py.warnings", "another"]

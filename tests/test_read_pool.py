@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import create_app
@@ -28,10 +29,15 @@ LOAD_THREADS = 8
 
 @pytest.fixture
 def server(fresh_database_url) -> Iterator[tuple[str, str]]:
-    configure_logging("warning")  # JSON, as `worksync serve` (the console renderer is slow)
+    configure_logging(
+        "warning", cache=False
+    )  # JSON, as `worksync serve` (the console renderer is slow)
     settings = make_settings(fresh_database_url, db_pool_size=POOL, projection_wait_timeout=3.0)
-    with served(create_app(settings, with_projector=True)) as base:
-        yield base, fresh_database_url
+    try:
+        with served(create_app(settings, with_projector=True)) as base:
+            yield base, fresh_database_url
+    finally:
+        structlog.reset_defaults()  # later tests in this process capture logs at any level
 
 
 def set_up_board(http: httpx.Client) -> tuple[dict, str, str]:
