@@ -27,6 +27,7 @@ from tests.live_server import live_server
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "5")
 ST = str(Path(sys.executable).parent / "st")
+HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 # Calls that would end or change the fuzzing user's own session are left to their own tests.
 EXCLUDE = r"/api/v1/auth/(logout|password)$"
 CHECKS = ",".join(
@@ -140,6 +141,7 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         "body.user_id": ids["other_id"],
     }
     lines = [
+        f"hooks = {json.dumps(str(HOOKS))}",
         f"[checks.positive_data_acceptance]\nexpected-statuses = {json.dumps(POSITIVE_STATUSES)}",
         f"[parameters]\n{table({**live, **body})}",
         '[[operations]]\ninclude-method = "DELETE"',

@@ -306,3 +306,17 @@ def test_every_string_the_api_accepts_says_what_it_may_contain(client):
     assert "MAX_JSON_DEPTH" in settings["description"]
     assert settings["propertyNames"]["not"] == {"const": "_type_"}
     assert json.dumps(components["JsonValue"])  # strings and keys inside say it too
+
+
+@pytest.mark.parametrize("amount", [-1.6620653421347926e308, 1.7e308, 1e20])
+def test_an_amount_beyond_any_bound_is_refused_not_an_error(api, client, amount):
+    """A float whose hundredths overflow once made the cents parser raise (500)."""
+    user = api.register()
+    workspace = api.create_workspace(user)
+    answer = client.post(
+        "/api/v1/projects",
+        json={"workspace_id": workspace["id"], "name": "P", "budget": amount},
+        headers=user["headers"],
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "budget"

@@ -282,7 +282,7 @@ def cents(digits: int, description: str | None = None) -> Any:
     def parse(value: Any) -> Any:
         if isinstance(value, str) and not text.match(value):
             raise ValueError(f"must be digits with at most 2 decimals, at most {top}")
-        if isinstance(value, float):
+        if isinstance(value, float) and math.isfinite(value * 100):  # huge: the bounds refuse it
             hundredths = round(value * 100)  # within a few ulps: a cent amount, as parsed
             if abs(value * 100 - hundredths) <= 8 * math.ulp(value * 100):
                 return Decimal(hundredths).scaleb(-2)
