@@ -16,7 +16,11 @@ import schemathesis
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    # Through the request's own headers (they override the case's): editing ``case.headers``
-    # would make schemathesis re-classify the case and send headers a check had removed.
-    if any(name.lower() == "idempotency-key" for name in case.headers or {}):
-        kwargs["headers"] = {**(kwargs.get("headers") or {}), "Idempotency-Key": uuid.uuid4().hex}
+    # Only positive cases: editing a negative case's headers makes schemathesis re-classify
+    # it, and a header a check had removed (Authorization) would be sent after all.
+    meta = case._meta  # reading ``case.meta`` would re-validate the case
+    if meta is not None and meta.generation.mode.is_negative:
+        return
+    for name in list(case.headers or {}):
+        if name.lower() == "idempotency-key":
+            case.headers[name] = uuid.uuid4().hex
