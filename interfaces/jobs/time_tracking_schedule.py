@@ -16,7 +16,7 @@ import structlog
 from dramatiq import Message
 
 from application.config import Settings
-from application.time_tracking import AutoStopScheduler, NoScheduler
+from application.time_tracking_base import AutoStopScheduler, NoScheduler
 from interfaces.jobs.broker import current_broker
 
 log = structlog.get_logger("jobs.time_tracking")
