@@ -1,6 +1,7 @@
-"""Time tracking reads: the reader's time zone, the UTC bounds of their local days, and the
-day, week and range reports over the read model (rows of ``projections.time_tracking_queries``,
-summed by ``projections.time_tracking_reports``), with the CSV form of a report.
+"""Time tracking reads: who may see an entry, the reader's time zone, the UTC bounds of their
+local days, and the day, week and range reports over the read model (rows of
+``projections.time_tracking_queries``, summed by ``projections.time_tracking_reports``), with
+the CSV form of a report.
 
 The HTTP layer only turns what these return into its response models; ``now`` is the
 server's clock (``TimeTrackingService.now``).
@@ -18,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 
-from application.authorization import POLICY, Action
-from application.errors import Invalid, NotFound
+from application.authorization import POLICY, Action, allowed
+from application.errors import Forbidden, Invalid, NotFound
 from domain.time_tracking import SETTINGS_DEFAULTS
 from projections import time_tracking_queries as q
 from projections import time_tracking_reports as reports
@@ -109,6 +110,18 @@ async def zone(conn: AsyncConnection, user_id: UUID) -> Zone:
 async def check_project(conn: AsyncConnection, project_id: UUID | None, user_id: UUID) -> None:
     if project_id is not None and not await q.project_visible(conn, project_id, user_id):
         raise NotFound("project not found")
+
+
+async def readable_entry(conn: AsyncConnection, entry_id: UUID, caller: UUID) -> dict[str, Any]:
+    """An entry's row, if the caller may see it: their own (their role must allow reading
+    time), or anyone's in a workspace they manage (403 otherwise)."""
+    row = await q.entry(conn, entry_id, caller)
+    if row is None:
+        raise NotFound("time entry not found")
+    action = Action.TIME_READ if row["user_id"] == caller else Action.TIME_MANAGE
+    if not allowed(row["role"], action):
+        raise Forbidden(f"your role '{row['role']}' may not see other members' time entries")
+    return row
 
 
 def whose(caller: UUID, user_id: UUID | None, scope: Scope) -> UUID | None:

@@ -20,8 +20,6 @@ from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from application import time_tracking_reports as reads
-from application.authorization import Action, allowed
-from application.errors import Forbidden, NotFound
 from application.store import Saved
 from application.time_tracking_reports import MANAGERS, GroupBy, Scope
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
@@ -115,11 +113,18 @@ async def create_entry(
 ) -> Any:
     """A manual entry. 422: end not after start, or in the future; 409: it overlaps another
     of your entries."""
-    fields = body.model_dump(exclude={"project_id"})
     saved, caught_up = await run_command(
         container,
         lambda: container.time_tracking.record(
-            user_id=caller.id, project_id=body.project_id, **fields
+            user_id=caller.id,
+            project_id=body.project_id,
+            start_time=body.start_time,
+            end_time=body.end_time,
+            task_id=body.task_id,
+            description=body.description,
+            is_billable=body.is_billable,
+            hourly_rate=body.hourly_rate,
+            tags=body.tags,
         ),
     )
     row = await q.entry(conn, saved.value, caller.id) if caught_up else None
@@ -129,21 +134,11 @@ async def create_entry(
     )
 
 
-async def _readable(conn: Conn, entry_id: UUID, caller: UUID) -> dict[str, Any]:
-    row = await q.entry(conn, entry_id, caller)
-    if row is None:
-        raise NotFound("time entry not found")
-    action = Action.TIME_READ if row["user_id"] == caller else Action.TIME_MANAGE
-    if not allowed(row["role"], action):
-        raise Forbidden(f"your role '{row['role']}' may not see other members' time entries")
-    return row
-
-
 @router.get("/time-entries/{entry_id}", response_model=TimeEntryOut)
 async def get_entry(
     entry_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn, response: Response
 ) -> TimeEntryOut:
-    row = await _readable(conn, entry_id, caller.id)
+    row = await reads.readable_entry(conn, entry_id, caller.id)
     set_etag(response, row["version"])
     return entry_out(row, container.time_tracking.now())
 
@@ -211,11 +206,16 @@ async def start_timer(
 ) -> Any:
     """Start your timer now, on a project (and optionally a card or task of it). 409
     ``timer-running`` if one runs, unless your settings say ``stop_running_on_start``."""
-    fields = body.model_dump(exclude={"project_id"})
     saved, caught_up = await run_command(
         container,
         lambda: container.time_tracking.start(
-            user_id=caller.id, project_id=body.project_id, **fields
+            user_id=caller.id,
+            project_id=body.project_id,
+            task_id=body.task_id,
+            description=body.description,
+            is_billable=body.is_billable,
+            hourly_rate=body.hourly_rate,
+            tags=body.tags,
         ),
     )
     row = await q.entry(conn, saved.value, caller.id) if caught_up else None
