@@ -256,6 +256,20 @@ class IdentityService:
         user = self._live_user(user_id)
         return user is not None and user.role == "admin"
 
+    def grant_admin(self, email: str) -> Saved:
+        """Make an existing account a site administrator (operators bootstrap the first
+        one from the command line); NotFound without an account for the e-mail."""
+        user_id = self.user_id_for_email(email)
+        if user_id is None:
+            raise NotFound(f"no account with e-mail {email}")
+
+        def command() -> tuple[None, list[User]]:
+            user = self.store.load(User, user_id, "user")
+            user.update_profile(actor_id=user_id, role="admin")
+            return None, [user]
+
+        return self.store.run(command)
+
     def check_may_manage(self, actor_id: UUID, user_id: UUID) -> bool:
         """Self or an admin may manage a user; others get 404. Returns whether admin."""
         admin = self.is_admin(actor_id)

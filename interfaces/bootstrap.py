@@ -1,4 +1,5 @@
-"""The composition root: builds the event store, the services, the read pool, the projector."""
+"""The composition root: builds the event store, the services, the read pool, the projector,
+for every entry point (the API's container, the jobs' services, the CLI's commands)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.mail import OutboxMail
-from interfaces.jobs.time_tracking import make_auto_stop_scheduler
+from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
 from projections.base import Projection
 from projections.engine import Projector
 from projections.identity import memberships_of
@@ -135,6 +136,44 @@ async def open_read_pool(database_url: str, size: int) -> AsyncConnectionPool:
     return pool
 
 
+def make_identity(store: EventStore, settings: Settings) -> IdentityService:
+    connect = store.recorder.datastore.get_connection
+    sessions = SessionStore(connect, settings.jwt_refresh_secret, settings.jwt_refresh_expires_in)
+
+    def memberships(user_id: UUID) -> list[tuple[UUID, str]]:
+        with connect() as conn:
+            return memberships_of(conn, user_id)
+
+    return IdentityService(
+        store,
+        PasswordHasher(settings.bcrypt_rounds),
+        Tokens(settings),
+        sessions,
+        link_tokens(settings),
+        settings,
+        memberships,
+    )
+
+
+def make_time_tracking(store: EventStore, settings: Settings) -> TimeTrackingService:
+    """Timers schedule their auto-stop on the job queue (configure_broker first)."""
+    return TimeTrackingService(store, make_auto_stop_scheduler(settings))
+
+
+def open_time_tracking(
+    settings: Settings, database_url: str, pool_size: int = 2
+) -> TimeTrackingService:
+    """The time-tracking service of a job worker, on its own event store (the caller
+    closes ``service.store``)."""
+    return make_time_tracking(open_event_store(database_url, pool_size=pool_size), settings)
+
+
+def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
+    """The identity service of a CLI command, on its own event store (the caller closes
+    ``service.store``)."""
+    return make_identity(open_event_store(database_url, pool_size=pool_size), settings)
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -162,23 +201,8 @@ async def open_container(
     settings: Settings, database_url: str, *, with_projector: bool
 ) -> Container:
     store = open_event_store(database_url, pool_size=settings.db_pool_size)
-    connect = store.recorder.datastore.get_connection
     configure_broker(settings)
-    sessions = SessionStore(connect, settings.jwt_refresh_secret, settings.jwt_refresh_expires_in)
-
-    def memberships(user_id: UUID) -> list[tuple[UUID, str]]:
-        with connect() as conn:
-            return memberships_of(conn, user_id)
-
-    identity = IdentityService(
-        store,
-        PasswordHasher(settings.bcrypt_rounds),
-        Tokens(settings),
-        sessions,
-        link_tokens(settings),
-        settings,
-        memberships,
-    )
+    identity = make_identity(store, settings)
     pool = await open_read_pool(database_url, settings.db_pool_size)
     waiter = ProjectionWaiter(database_url)
     projector = None
@@ -197,7 +221,7 @@ async def open_container(
         tasks=TasksService(store),
         comments=CommentsService(store),
         audit=AuditService(store),
-        time_tracking=TimeTrackingService(store, make_auto_stop_scheduler(settings)),
+        time_tracking=make_time_tracking(store, settings),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

@@ -17,7 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from application.config import ConfigError, get_settings
-from interfaces.bootstrap import POLICY_NAMES, make_projector, migrate, open_event_store
+from application.errors import NotFound
+from interfaces.bootstrap import (
+    POLICY_NAMES,
+    make_projector,
+    migrate,
+    open_event_store,
+    open_identity,
+)
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
 from projections import control
@@ -160,21 +167,14 @@ def worker(
 @users_app.command("grant-admin")
 def users_grant_admin(email: str) -> None:
     """Make an existing account a site administrator (operators bootstrap the first one)."""
-    from domain.identity import EmailIndex, User
-
-    store = open_event_store(_database_url(), pool_size=1)
-    index_id = EmailIndex.id_for(email)
-    user_id = store.load(EmailIndex, index_id).user_id if store.exists(index_id) else None
-    if user_id is None:
-        console.print(f"[red]no account with e-mail {email}[/red]")
-        raise typer.Exit(1)
-
-    def command() -> tuple[None, list[User]]:
-        user = store.load(User, user_id)
-        user.update_profile(actor_id=user_id, role="admin")
-        return None, [user]
-
-    store.run(command)
+    identity = open_identity(get_settings(), _database_url())
+    try:
+        identity.grant_admin(email)
+    except NotFound as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        identity.store.close()
     console.print(f"{email} is now an administrator")
 
 

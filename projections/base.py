@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 import orjson
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 from psycopg import Cursor, sql
 
 Handler = Callable[[Any, Cursor, Any, int], None]
 
 ROW_NAMESPACE = UUID("0b6f8f62-3c55-4d36-8d38-8f2f0c5d9e41")
+
+
+@lru_cache(maxsize=4096)
+def current_topic(topic: str) -> str:
+    """The topic a stored topic stands for today: itself, or, for an event class that moved
+    (its old topic registered with ``eventsourcing.utils.register_topic``), its new one."""
+    try:
+        return get_topic(resolve_topic(topic))
+    except Exception:  # a topic nothing resolves: no handler has it either
+        return topic
 
 
 def row_id(*parts: object) -> UUID:
@@ -53,7 +64,8 @@ class Projection:
         return frozenset(self._handlers)
 
     def handles_topic(self, topic: str) -> bool:
-        return topic in self._handlers
+        """Whether a stored event is handled (stored under its class's old topic too)."""
+        return topic in self._handlers or current_topic(topic) in self._handlers
 
     def apply(self, cur: Cursor, event: Any, position: int) -> None:
         self._handlers[get_topic(type(event))](self, cur, event, position)

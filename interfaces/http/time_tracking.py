@@ -11,18 +11,17 @@ workspace's entries, and see them in reports with ``scope=all``.
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from application.authorization import POLICY, Action, allowed
-from application.errors import Forbidden, Invalid, NotFound
-from domain.time_tracking import SETTINGS_DEFAULTS
+from application import time_tracking_reports as reads
+from application.store import Saved
+from application.time_tracking_reports import MANAGERS, GroupBy, Scope
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
@@ -37,32 +36,12 @@ from interfaces.http.time_tracking_schemas import (
     TimeEntryOut,
     TimerStart,
     WeekOut,
+    entry_out,
+    settings_out,
 )
 from projections import time_tracking_queries as q
-from projections import time_tracking_reports as reports
-from projections.time_tracking import parse_segments
 
 router = APIRouter(tags=["time tracking"], route_class=CommandRoute)
-
-MANAGERS = sorted(POLICY[Action.TIME_MANAGE])
-MAX_REPORT_DAYS = 366
-GroupBy = Literal["project", "task", "user", "tag", "day"]
-Scope = Literal["mine", "all"]
-
-
-def to_out(row: dict[str, Any], now: datetime) -> TimeEntryOut:
-    segments = parse_segments(row["segments"])
-    return TimeEntryOut(
-        **{
-            **row,
-            "tags": row["tags"] or [],
-            "segments": [{"start": s, "end": e} for s, e in segments],
-            "duration": reports.live_duration(row, now)
-            if row["end_time"] is None
-            else row["duration"],
-            "auto_stop_at": reports.auto_stop_at(row, segments) if segments else None,
-        }
-    )
 
 
 def _entry_response(
@@ -71,24 +50,7 @@ def _entry_response(
     if row is None:
         return accepted("time-entries", ident, position)
     set_etag(response, row["version"])
-    return to_out(row, now)
-
-
-async def _zone(conn: Conn, user_id: UUID) -> str:
-    row = await q.settings(conn, user_id)
-    return row["timezone"] if row else SETTINGS_DEFAULTS["timezone"]
-
-
-async def _check_project(conn: Conn, project_id: UUID | None, user_id: UUID) -> None:
-    if project_id is not None and not await q.project_visible(conn, project_id, user_id):
-        raise NotFound("project not found")
-
-
-def _who(caller: UUID, user_id: UUID | None, scope: Scope) -> UUID | None:
-    """Whose entries: a given user's, the caller's own (scope=mine), or all visible ones."""
-    if user_id is not None:
-        return user_id
-    return caller if scope == "mine" else None
+    return entry_out(row, now)
 
 
 # Entries --------------------------------------------------------------------------------------
@@ -114,18 +76,19 @@ async def list_entries(
 ) -> Page[TimeEntryOut]:
     """Entries you may see, newest first. Dates are days in your time zone; an entry counts
     in a date range when it overlaps it."""
-    await _check_project(conn, project_id, caller.id)
-    zone = reports.zone_of(await _zone(conn, caller.id))
-    filters = {
-        "user_id": _who(caller.id, user_id, scope),
-        "project_id": project_id,
-        "task_id": task_id,
-        "is_billable": billable,
-        "tags": tags,
-        "is_running": running,
-        "since": reports.day_bounds(date_from, zone)[0] if date_from else None,
-        "until": reports.day_bounds(date_to, zone)[1] if date_to else None,
-    }
+    filters = await reads.entry_filters(
+        conn,
+        caller.id,
+        user_id=user_id,
+        scope=scope,
+        project_id=project_id,
+        date_from=date_from,
+        date_to=date_to,
+        task_id=task_id,
+        is_billable=billable,
+        tags=tags,
+        is_running=running,
+    )
     rows = await q.list_entries(
         conn,
         caller.id,
@@ -136,7 +99,7 @@ async def list_entries(
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["start_time"], r["id"]))
     now = container.time_tracking.now()
-    return Page[TimeEntryOut](data=[to_out(r, now) for r in data], next_cursor=cursor)
+    return Page[TimeEntryOut](data=[entry_out(r, now) for r in data], next_cursor=cursor)
 
 
 @router.post(
@@ -150,9 +113,19 @@ async def create_entry(
 ) -> Any:
     """A manual entry. 422: end not after start, or in the future; 409: it overlaps another
     of your entries."""
-    fields = body.model_dump(exclude={"project_id"})
     saved, caught_up = await run_command(
-        container, container.time_tracking.record, caller.id, body.project_id, **fields
+        container,
+        lambda: container.time_tracking.record(
+            user_id=caller.id,
+            project_id=body.project_id,
+            start_time=body.start_time,
+            end_time=body.end_time,
+            task_id=body.task_id,
+            description=body.description,
+            is_billable=body.is_billable,
+            hourly_rate=body.hourly_rate,
+            tags=body.tags,
+        ),
     )
     row = await q.entry(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/time-entries/{saved.value}"
@@ -161,23 +134,13 @@ async def create_entry(
     )
 
 
-async def _readable(conn: Conn, entry_id: UUID, caller: UUID) -> dict[str, Any]:
-    row = await q.entry(conn, entry_id, caller)
-    if row is None:
-        raise NotFound("time entry not found")
-    action = Action.TIME_READ if row["user_id"] == caller else Action.TIME_MANAGE
-    if not allowed(row["role"], action):
-        raise Forbidden(f"your role '{row['role']}' may not see other members' time entries")
-    return row
-
-
 @router.get("/time-entries/{entry_id}", response_model=TimeEntryOut)
 async def get_entry(
     entry_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn, response: Response
 ) -> TimeEntryOut:
-    row = await _readable(conn, entry_id, caller.id)
+    row = await reads.readable_entry(conn, entry_id, caller.id)
     set_etag(response, row["version"])
-    return to_out(row, container.time_tracking.now())
+    return entry_out(row, container.time_tracking.now())
 
 
 @router.put("/time-entries/{entry_id}", response_model=TimeEntryOut, responses=ACCEPTED)
@@ -194,7 +157,10 @@ async def update_entry(
     pauses inside them; a running timer's end is set by stopping it."""
     fields = body.model_dump(exclude_unset=True)
     saved, caught_up = await run_command(
-        container, container.time_tracking.update, entry_id, caller.id, expected, **fields
+        container,
+        lambda: container.time_tracking.update(
+            entry_id=entry_id, actor_id=caller.id, expected=expected, **fields
+        ),
     )
     row = await q.entry(conn, entry_id, caller.id) if caught_up else None
     return _entry_response(row, entry_id, saved.position, response, container.time_tracking.now())
@@ -204,7 +170,12 @@ async def update_entry(
 async def delete_entry(
     entry_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
-    await run_command(container, container.time_tracking.delete, entry_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.time_tracking.delete(
+            entry_id=entry_id, actor_id=caller.id, expected=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -212,9 +183,13 @@ async def delete_entry(
 
 
 async def _timer_response(
-    container: ContainerDep, conn: Conn, caller: UUID, fn: Any, response: Response
+    container: ContainerDep,
+    conn: Conn,
+    caller: UUID,
+    command: Callable[[], Saved],
+    response: Response,
 ) -> Any:
-    saved, caught_up = await run_command(container, fn, caller)
+    saved, caught_up = await run_command(container, command)
     entry_id = container.time_tracking.check_toggled(saved)
     row = await q.entry(conn, entry_id, caller) if caught_up else None
     return _entry_response(row, entry_id, saved.position, response, container.time_tracking.now())
@@ -231,9 +206,17 @@ async def start_timer(
 ) -> Any:
     """Start your timer now, on a project (and optionally a card or task of it). 409
     ``timer-running`` if one runs, unless your settings say ``stop_running_on_start``."""
-    fields = body.model_dump(exclude={"project_id"})
     saved, caught_up = await run_command(
-        container, container.time_tracking.start, caller.id, body.project_id, **fields
+        container,
+        lambda: container.time_tracking.start(
+            user_id=caller.id,
+            project_id=body.project_id,
+            task_id=body.task_id,
+            description=body.description,
+            is_billable=body.is_billable,
+            hourly_rate=body.hourly_rate,
+            tags=body.tags,
+        ),
     )
     row = await q.entry(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/time-entries/{saved.value}"
@@ -248,7 +231,13 @@ async def stop_timer(
 ) -> Any:
     """Stop your timer now; the entry is returned. 409 ``no-timer`` without one. A timer
     past its auto-stop limit stops at the limit."""
-    return await _timer_response(container, conn, caller.id, container.time_tracking.stop, response)
+    return await _timer_response(
+        container,
+        conn,
+        caller.id,
+        lambda: container.time_tracking.stop(user_id=caller.id),
+        response,
+    )
 
 
 @router.put("/time-tracking/pause", response_model=TimeEntryOut, responses=ACCEPTED)
@@ -257,7 +246,11 @@ async def pause_timer(
 ) -> Any:
     """Pause your running timer (409 ``timer-auto-stopped`` if it had passed its limit)."""
     return await _timer_response(
-        container, conn, caller.id, container.time_tracking.pause, response
+        container,
+        conn,
+        caller.id,
+        lambda: container.time_tracking.pause(user_id=caller.id),
+        response,
     )
 
 
@@ -266,7 +259,11 @@ async def resume_timer(
     caller: CurrentUser, container: ContainerDep, conn: Conn, response: Response
 ) -> Any:
     return await _timer_response(
-        container, conn, caller.id, container.time_tracking.resume, response
+        container,
+        conn,
+        caller.id,
+        lambda: container.time_tracking.resume(user_id=caller.id),
+        response,
     )
 
 
@@ -274,7 +271,7 @@ async def resume_timer(
 async def active_timer(caller: CurrentUser, container: ContainerDep, conn: Conn) -> Any:
     """Your open timer (running or paused), or null."""
     row = await q.active_timer(conn, caller.id)
-    return to_out(row, container.time_tracking.now()) if row else None
+    return entry_out(row, container.time_tracking.now()) if row else None
 
 
 # Summaries and reports --------------------------------------------------------------------------
@@ -284,21 +281,14 @@ async def active_timer(caller: CurrentUser, container: ContainerDep, conn: Conn)
 async def today(caller: CurrentUser, container: ContainerDep, conn: Conn) -> DayOut:
     """Your time today (a day in your time zone), the running timer up to now."""
     now = container.time_tracking.now()
-    name = await _zone(conn, caller.id)
-    zone = reports.zone_of(name)
-    day = reports.local_date(now, zone)
-    start, end = reports.day_bounds(day, zone)
-    rows = await q.report_rows(
-        conn, caller.id, MANAGERS, {"user_id": caller.id, "since": start, "until": end}
-    )
-    summary = reports.report(rows, group_by="project", days=[day], zone=zone, now=now)
-    entries = [to_out(r, now) for r in rows]
+    day = await reads.today(conn, caller.id, now)
+    entries = [entry_out(r, now) for r in day.rows]
     return DayOut(
-        date=day,
-        timezone=name,
-        start=start,
-        end=end,
-        totals=summary["totals"],
+        date=day.date,
+        timezone=day.timezone,
+        start=day.start,
+        end=day.end,
+        totals=day.totals,
         running=next((e for e in entries if e.end_time is None), None),
         entries=entries,
     )
@@ -312,56 +302,15 @@ async def week(
     day: Annotated[date | None, Query(alias="date", description="a day of the week")] = None,
 ) -> WeekOut:
     """Your time per day over an ISO week (Monday to Sunday in your time zone)."""
-    now = container.time_tracking.now()
-    name = await _zone(conn, caller.id)
-    zone = reports.zone_of(name)
-    monday, sunday, label = reports.iso_week(day or reports.local_date(now, zone))
-    filters = {
-        "user_id": caller.id,
-        "since": reports.day_bounds(monday, zone)[0],
-        "until": reports.day_bounds(sunday, zone)[1],
-    }
-    rows = await q.report_rows(conn, caller.id, MANAGERS, filters)
-    days = reports.days_between(monday, sunday)
-    summary = reports.report(rows, group_by="day", days=days, zone=zone, now=now)
+    found = await reads.week(conn, caller.id, container.time_tracking.now(), day)
     return WeekOut(
-        week=label,
-        start_date=monday,
-        end_date=sunday,
-        timezone=name,
-        totals=summary["totals"],
-        days=summary["groups"],
+        week=found.week,
+        start_date=found.start_date,
+        end_date=found.end_date,
+        timezone=found.timezone,
+        totals=found.totals,
+        days=found.days,
     )
-
-
-CSV_COLUMNS = (
-    "key",
-    "label",
-    "total_hours",
-    "billable_hours",
-    "amount",
-    "total_seconds",
-    "billable_seconds",
-    "unrated_billable_seconds",
-)
-
-
-def _cell(value: Any) -> Any:
-    """Neutralize spreadsheet formulas in text cells (CSV injection)."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
-
-
-def _csv(report: dict[str, Any], group_by: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([group_by if c == "key" else c for c in CSV_COLUMNS])
-    for group in report["groups"]:
-        writer.writerow([_cell(group[c]) for c in CSV_COLUMNS])
-    totals = {"key": "", "label": "Total", **report["totals"]}
-    writer.writerow([totals[c] for c in CSV_COLUMNS])
-    return out.getvalue()
 
 
 @router.get(
@@ -390,58 +339,44 @@ async def report(
     day: totals, billable totals, amount = billable hours x rate (the entry's, else the
     user's team-member rate in that workspace, else their default). ``Accept: text/csv``
     gives the same as CSV."""
-    await _check_project(conn, project_id, caller.id)
-    now = container.time_tracking.now()
-    name = await _zone(conn, caller.id)
-    zone = reports.zone_of(name)
-    last = date_to or reports.local_date(now, zone)
-    first = date_from or last.replace(day=1)
-    if first > last:
-        raise Invalid("'from' must not be after 'to'")
-    if last - first >= timedelta(days=MAX_REPORT_DAYS):
-        raise Invalid(f"a report covers at most {MAX_REPORT_DAYS} days")
-    filters = {
-        "user_id": _who(caller.id, user_id, scope),
-        "project_id": project_id,
-        "task_id": task_id,
-        "is_billable": billable,
-        "tags": tags,
-        "since": reports.day_bounds(first, zone)[0],
-        "until": reports.day_bounds(last, zone)[1],
-    }
-    rows = await q.report_rows(conn, caller.id, MANAGERS, filters)
-    days = reports.days_between(first, last)
-    summary = reports.report(rows, group_by=group_by, days=days, zone=zone, now=now)
+    found = await reads.report(
+        conn,
+        caller.id,
+        container.time_tracking.now(),
+        date_from=date_from,
+        date_to=date_to,
+        group_by=group_by,
+        user_id=user_id,
+        scope=scope,
+        project_id=project_id,
+        task_id=task_id,
+        is_billable=billable,
+        tags=tags,
+    )
     if accept and "text/csv" in accept:
-        filename = f"time-report-{first.isoformat()}-{last.isoformat()}.csv"
         return Response(
-            _csv(summary, group_by),
+            found.csv(),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
         )
     return ReportOut(
-        from_date=first,
-        to_date=last,
-        timezone=name,
-        group_by=group_by,
-        totals=summary["totals"],
-        groups=summary["groups"],
+        from_date=found.from_date,
+        to_date=found.to_date,
+        timezone=found.timezone,
+        group_by=found.group_by,
+        totals=found.totals,
+        groups=found.groups,
     )
 
 
 # Settings -------------------------------------------------------------------------------------
 
 
-def _settings_out(row: dict[str, Any] | None, user_id: UUID) -> SettingsOut:
-    if row is None:
-        return SettingsOut(user_id=user_id, updated_at=None, version=0, **SETTINGS_DEFAULTS)
-    return SettingsOut(**row)
-
-
-@router.get("/time-tracking/settings", response_model=SettingsOut)
-async def get_settings(caller: CurrentUser, conn: Conn) -> SettingsOut:
+# name: keeps the published operationId; the function does not shadow config.get_settings
+@router.get("/time-tracking/settings", response_model=SettingsOut, name="get_settings")
+async def read_settings(caller: CurrentUser, conn: Conn) -> SettingsOut:
     """Your time tracking settings (the defaults until you change one)."""
-    return _settings_out(await q.settings(conn, caller.id), caller.id)
+    return settings_out(await q.settings(conn, caller.id), caller.id)
 
 
 @router.put("/time-tracking/settings", response_model=SettingsOut, responses=ACCEPTED)
@@ -452,7 +387,7 @@ async def update_settings(
     seconds of running time after which a forgotten timer is stopped (with a note)."""
     fields = body.model_dump(exclude_unset=True)
     saved, caught_up = await run_command(
-        container, container.time_tracking.update_settings, caller.id, **fields
+        container, lambda: container.time_tracking.update_settings(user_id=caller.id, **fields)
     )
     row = await q.settings(conn, caller.id) if caught_up else None
     if row is None:

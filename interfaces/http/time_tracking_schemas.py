@@ -16,8 +16,10 @@ from pydantic import (
 )
 
 from domain.shared import RuleBroken
-from domain.time_tracking import MAX_AUTO_STOP, MIN_AUTO_STOP, check_timezone
+from domain.time_tracking import MAX_AUTO_STOP, MIN_AUTO_STOP, SETTINGS_DEFAULTS, check_timezone
 from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, cents, not_null, stripped_line
+from projections import time_tracking_reports as reports
+from projections.time_tracking import parse_segments
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), TEXT_BLOCK]
 Tag = stripped_line(1, 50)
@@ -203,3 +205,27 @@ class ReportOut(BaseModel):
 
 def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True)
+
+
+# From read rows -----------------------------------------------------------------------------
+
+
+def entry_out(row: dict[str, Any], now: datetime) -> TimeEntryOut:
+    segments = parse_segments(row["segments"])
+    return TimeEntryOut(
+        **{
+            **row,
+            "tags": row["tags"] or [],
+            "segments": [{"start": s, "end": e} for s, e in segments],
+            "duration": reports.live_duration(row, now)
+            if row["end_time"] is None
+            else row["duration"],
+            "auto_stop_at": reports.auto_stop_at(row, segments) if segments else None,
+        }
+    )
+
+
+def settings_out(row: dict[str, Any] | None, user_id: UUID) -> SettingsOut:
+    if row is None:
+        return SettingsOut(user_id=user_id, updated_at=None, version=0, **SETTINGS_DEFAULTS)
+    return SettingsOut(**row)

@@ -51,6 +51,11 @@ def job(**options: Any) -> Callable[[Callable[..., Any]], dramatiq.Actor]:
     return decorate
 
 
+def current_broker() -> dramatiq.Broker:
+    """The broker configure_broker built (before that, the placeholder actors are declared on)."""
+    return _broker or _placeholder
+
+
 def current_settings() -> Settings:
     """The settings given to configure_broker, else the environment's (jobs read this)."""
     return _settings if _settings is not None else get_settings()

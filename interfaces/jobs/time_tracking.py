@@ -7,21 +7,30 @@ Idempotent: the message names the entry and the moment; if the timer was stopped
 message that arrives early (clocks differ between hosts) queues itself again for the rest.
 Without Redis nothing is queued: the user's next timer command stops an overdue timer at its
 limit, and reads never count a timer past it.
+
+The job's service comes from the composition root (``interfaces.bootstrap``), like the API's.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 import structlog
 
-from application.config import Settings
-from application.store import EventStore, eventstore_env
-from application.time_tracking import AutoStopScheduler, NoScheduler, TimeTrackingService
+from application.time_tracking import TimeTrackingService
+from interfaces.bootstrap import open_time_tracking
 from interfaces.embedded import resolve_database_url
 from interfaces.jobs.broker import current_settings, job
+from interfaces.jobs.time_tracking_schedule import (
+    AUTO_STOP,
+    QUEUE,
+    DramatiqAutoStop,
+    make_auto_stop_scheduler,
+)
+
+__all__ = ["DramatiqAutoStop", "auto_stop_timer", "close_services", "make_auto_stop_scheduler"]
 
 log = structlog.get_logger("jobs.time_tracking")
 
@@ -36,8 +45,7 @@ def _service() -> TimeTrackingService:
     with _services_lock:
         service = _services.get(url)
         if service is None:
-            store = EventStore(env=eventstore_env(url, pool_size=2))
-            service = _services[url] = TimeTrackingService(store, DramatiqAutoStop())
+            service = _services[url] = open_time_tracking(settings, url, pool_size=2)
         return service
 
 
@@ -49,34 +57,10 @@ def close_services() -> None:
         _services.clear()
 
 
-@job(queue_name="time", max_retries=5)
+@job(queue_name=QUEUE, actor_name=AUTO_STOP, max_retries=5)
 def auto_stop_timer(user_id: str, entry_id: str, at: str) -> None:
     """Stop ``entry_id`` at ``at`` if it is still the user's timer, running, with that limit."""
     outcome = _service().auto_stop(UUID(user_id), UUID(entry_id), datetime.fromisoformat(at))
     if outcome.status == "not-due" and outcome.due is not None:
         DramatiqAutoStop().schedule(UUID(user_id), UUID(entry_id), outcome.due)
     log.info("time.auto_stop", entry_id=entry_id, outcome=outcome.status)
-
-
-class DramatiqAutoStop:
-    """The AutoStopScheduler port over the job queue (a delayed message)."""
-
-    def schedule(self, user_id: UUID, entry_id: UUID, at: datetime) -> None:
-        """Queue the message; a queue that is down does not fail the timer command (the
-        timer is saved; its next command, or a read, still honours the limit)."""
-        delay = max(0, int((at - datetime.now(UTC)).total_seconds() * 1000))
-        try:
-            auto_stop_timer.send_with_options(
-                args=(str(user_id), str(entry_id), at.isoformat()), delay=delay
-            )
-        except Exception as e:  # redis errors, broker misconfiguration
-            log.warning("time.auto_stop.not_queued", entry_id=str(entry_id), error=str(e))
-
-
-def make_auto_stop_scheduler(settings: Settings) -> AutoStopScheduler:
-    """DramatiqAutoStop with Redis; otherwise overdue timers stop on the next command.
-
-    Call configure_broker(settings) first so the messages go to this configuration's queue."""
-    if settings.redis_url:
-        return DramatiqAutoStop()
-    return NoScheduler()
