@@ -231,7 +231,10 @@ async def add_member(
 ) -> Any:
     user_id = body.user_id
     if user_id is None:
-        user_id = await to_thread.run_sync(container.identity.user_id_for_email, str(body.email))
+        email = str(body.email)
+        user_id = await to_thread.run_sync(
+            lambda: container.identity.user_id_for_email(email=email)
+        )
         if user_id is None:
             raise NotFound("no user with this e-mail; send an invitation instead")
     saved, caught_up = await run_command(
