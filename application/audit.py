@@ -66,7 +66,7 @@ class AuditService:
         require(self.store, workspace_id, actor_id, Action.ACTIVITY_READ, object_type)
         return events
 
-    def history(self, object_type: str, object_id: UUID, actor_id: UUID) -> list[dict[str, Any]]:
+    def history(self, *, object_type: str, object_id: UUID, actor_id: UUID) -> list[dict[str, Any]]:
         return [
             {
                 "version": e.originator_version,
@@ -80,10 +80,10 @@ class AuditService:
 
     def state(
         self,
+        *,
         object_type: str,
         object_id: UUID,
         actor_id: UUID,
-        *,
         version: int | None = None,
         as_of: datetime | None = None,
     ) -> dict[str, Any]:

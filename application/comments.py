@@ -97,6 +97,7 @@ class CommentsService:
 
     def create(
         self,
+        *,
         commentable_type: str,
         commentable_id: UUID,
         actor_id: UUID,
@@ -131,7 +132,7 @@ class CommentsService:
             raise invalid("parent_comment_id", "the parent must be a comment on the same object")
 
     def edit(
-        self, comment_id: UUID, actor_id: UUID, expected_version: int | None, content: str
+        self, *, comment_id: UUID, actor_id: UUID, expected_version: int | None, content: str
     ) -> Saved:
         """Only the author edits (and only while their role may write comments)."""
         content = sanitize(content)
@@ -144,7 +145,7 @@ class CommentsService:
 
         return self.store.run(command)
 
-    def delete(self, comment_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
+    def delete(self, *, comment_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
         """The author (with a role that writes comments) or a moderator (owner, admin)."""
 
         def command() -> tuple[None, list[Comment]]:
@@ -158,7 +159,7 @@ class CommentsService:
 
         return self.store.run(command)
 
-    def react(self, comment_id: UUID, actor_id: UUID, reaction: str) -> Saved:
+    def react(self, *, comment_id: UUID, actor_id: UUID, reaction: str) -> Saved:
         def command() -> tuple[None, list[Comment]]:
             comment, _ = self._comment(comment_id, actor_id, Action.COMMENT_WRITE)
             comment.react(actor_id, reaction)
@@ -166,7 +167,7 @@ class CommentsService:
 
         return self.store.run(command)
 
-    def unreact(self, comment_id: UUID, actor_id: UUID, reaction: str) -> Saved:
+    def unreact(self, *, comment_id: UUID, actor_id: UUID, reaction: str) -> Saved:
         def command() -> tuple[None, list[Comment]]:
             comment, _ = self._comment(comment_id, actor_id, Action.COMMENT_WRITE)
             comment.unreact(actor_id, reaction)

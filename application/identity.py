@@ -138,7 +138,7 @@ class IdentityService:
 
     # Sign-up and log-in --------------------------------------------------------------------
 
-    def register(self, email: str, password: str, name: str) -> Saved:
+    def register(self, *, email: str, password: str, name: str) -> Saved:
         """Create a user; the e-mail index makes a second sign-up with the address a 409.
         The welcome mail follows from the event (application.mail.MailPolicy)."""
         email = normalize_email(email)
@@ -171,7 +171,7 @@ class IdentityService:
         user = self.store.load(User, user_id, "user")
         return None if user.deleted or not user.is_active else user
 
-    def login(self, email: str, password: str, client: Client) -> tuple[UUID, TokenPair]:
+    def login(self, *, email: str, password: str, client: Client) -> tuple[UUID, TokenPair]:
         """Check the password; the same error whether the e-mail exists or not."""
         user = self._live_user(self.user_id_for_email(email))
         if not self.hasher.verify(password, user.password_hash if user else None) or user is None:
@@ -185,11 +185,11 @@ class IdentityService:
         access = self.tokens.issue(user_id, family_id)
         return TokenPair(access, self.tokens.expires_in, refresh_token)
 
-    def open_session(self, user_id: UUID, client: Client) -> TokenPair:
+    def open_session(self, *, user_id: UUID, client: Client) -> TokenPair:
         session = self.sessions.open(user_id, client)
         return self._pair(user_id, session.family_id, session.refresh_token)
 
-    def refresh(self, refresh_token: str, client: Client) -> tuple[UUID, TokenPair]:
+    def refresh(self, *, refresh_token: str, client: Client) -> tuple[UUID, TokenPair]:
         session = self.sessions.rotate(refresh_token, client)
         if self._live_user(session.user_id) is None:
             self.sessions.revoke_family(session.family_id)
@@ -199,7 +199,7 @@ class IdentityService:
         )
 
     def logout(
-        self, user_id: UUID, refresh_token: str | None, session_id: UUID | None, client: Client
+        self, *, user_id: UUID, refresh_token: str | None, session_id: UUID | None, client: Client
     ) -> None:
         if refresh_token:
             self.sessions.revoke_token(refresh_token, user_id)
@@ -209,7 +209,7 @@ class IdentityService:
 
     # Passwords -----------------------------------------------------------------------------
 
-    def change_password(self, user_id: UUID, current: str, new: str, client: Client) -> Saved:
+    def change_password(self, *, user_id: UUID, current: str, new: str, client: Client) -> Saved:
         user = self.store.load(User, user_id, "user")
         if not self.hasher.verify(current, user.password_hash):
             self.sessions.record("password_change_failed", user_id, client)
@@ -228,7 +228,7 @@ class IdentityService:
         self.sessions.revoke_all(user_id)  # every login ends with a password change
         return saved
 
-    def forgot_password(self, email: str, client: Client) -> None:
+    def forgot_password(self, *, email: str, client: Client) -> None:
         """Record a reset request if the account exists (the mail policy mails its link);
         the caller learns nothing either way. Only the token's hash is kept; the log has the
         reset's id, from which the token is derived with the server secret."""
@@ -242,7 +242,7 @@ class IdentityService:
         self.store.run(lambda: (None, [PasswordReset(id=reset_id, user_id=user_id)]))
         self.sessions.record("password_reset_requested", user.id, client)
 
-    def reset_password(self, token: str, new: str, client: Client) -> Saved:
+    def reset_password(self, *, token: str, new: str, client: Client) -> Saved:
         user_id = self.sessions.consume_reset(token)
         if self._live_user(user_id) is None:
             raise NotFound("user not found")
@@ -277,7 +277,7 @@ class IdentityService:
             raise NotFound("user not found")
         return admin
 
-    def update_user(self, actor_id: UUID, user_id: UUID, **fields: Any) -> Saved:
+    def update_user(self, *, actor_id: UUID, user_id: UUID, **fields: Any) -> Saved:
         admin = self.check_may_manage(actor_id, user_id)
         if not admin and ({"role", "is_active"} & set(fields)):
             raise Forbidden("only an administrator may change roles or deactivate accounts")
@@ -292,7 +292,7 @@ class IdentityService:
             self.sessions.revoke_all(user_id)
         return saved
 
-    def delete_user(self, actor_id: UUID, user_id: UUID, client: Client) -> Saved:
+    def delete_user(self, *, actor_id: UUID, user_id: UUID, client: Client) -> Saved:
         """Erase a user: memberships end, the e-mail is released, the data key destroyed."""
         self.check_may_manage(actor_id, user_id)
         memberships = self.memberships(user_id)

@@ -71,6 +71,7 @@ class KanbanService:
 
     def create_board(
         self,
+        *,
         actor_id: UUID,
         project_id: UUID,
         name: str,
@@ -95,19 +96,20 @@ class KanbanService:
         return self.store.run(command)
 
     def update_board(
-        self, board_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
+        self, *, board_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
     ) -> Saved:
         return self._on_board(
             board_id, actor_id, lambda b: b.update(actor_id=actor_id, **fields), expected
         )
 
-    def delete_board(self, board_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
+    def delete_board(self, *, board_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
         return self._on_board(board_id, actor_id, lambda b: b.delete(actor_id=actor_id), expected)
 
     # Columns ---------------------------------------------------------------------------------
 
     def add_column(
         self,
+        *,
         board_id: UUID,
         actor_id: UUID,
         name: str,
@@ -133,7 +135,7 @@ class KanbanService:
         return self._on_board(board_id, actor_id, change)
 
     def update_column(
-        self, board_id: UUID, column_id: UUID, actor_id: UUID, **fields: Any
+        self, *, board_id: UUID, column_id: UUID, actor_id: UUID, **fields: Any
     ) -> Saved:
         return self._on_board(
             board_id,
@@ -141,7 +143,9 @@ class KanbanService:
             lambda b: b.update_column(actor_id=actor_id, column_id=column_id, **fields),
         )
 
-    def move_column(self, board_id: UUID, column_id: UUID, actor_id: UUID, position: int) -> Saved:
+    def move_column(
+        self, *, board_id: UUID, column_id: UUID, actor_id: UUID, position: int
+    ) -> Saved:
         return self._on_board(
             board_id,
             actor_id,
@@ -150,6 +154,7 @@ class KanbanService:
 
     def delete_column(
         self,
+        *,
         board_id: UUID,
         column_id: UUID,
         actor_id: UUID,
@@ -171,6 +176,7 @@ class KanbanService:
 
     def create_card(
         self,
+        *,
         board_id: UUID,
         column_id: UUID,
         actor_id: UUID,
@@ -211,7 +217,7 @@ class KanbanService:
         return card, board
 
     def update_card(
-        self, card_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
+        self, *, card_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
     ) -> Saved:
         def command() -> tuple[None, list[Card]]:
             card, board = self.card(card_id, actor_id, Action.BOARD_WRITE)
@@ -223,7 +229,7 @@ class KanbanService:
 
         return self.store.run(command)
 
-    def delete_card(self, card_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
+    def delete_card(self, *, card_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
         board_id = self._board_of(card_id)
 
         def command() -> tuple[None, list[Any]]:
@@ -237,6 +243,7 @@ class KanbanService:
 
     def move_card(
         self,
+        *,
         card_id: UUID,
         actor_id: UUID,
         column_id: UUID,

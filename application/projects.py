@@ -40,6 +40,7 @@ class ProjectsService:
 
     def create(
         self,
+        *,
         actor_id: UUID,
         workspace_id: UUID,
         name: str,
@@ -74,7 +75,7 @@ class ProjectsService:
         return self.store.run(command)
 
     def update(
-        self, project_id: UUID, actor_id: UUID, expected_version: int | None, **fields: Any
+        self, *, project_id: UUID, actor_id: UUID, expected_version: int | None, **fields: Any
     ) -> Saved:
         """Change any fields; a new ``status`` is recorded as its own StatusChanged event."""
         status = fields.pop("status", None)
@@ -88,7 +89,7 @@ class ProjectsService:
 
         return self._change(project_id, actor_id, Action.PROJECT_WRITE, expected_version, change)
 
-    def delete(self, project_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
+    def delete(self, *, project_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
         return self._change(
             project_id,
             actor_id,
@@ -100,7 +101,7 @@ class ProjectsService:
     # Members -----------------------------------------------------------------------------
 
     def add_member(
-        self, project_id: UUID, actor_id: UUID, user_id: UUID, role: str | None
+        self, *, project_id: UUID, actor_id: UUID, user_id: UUID, role: str | None
     ) -> Saved:
         def change(project: Project) -> None:
             self._check_workspace_member(project.workspace_id, user_id, "user_id")
@@ -108,7 +109,7 @@ class ProjectsService:
 
         return self._change(project_id, actor_id, Action.PROJECT_WRITE, None, change)
 
-    def remove_member(self, project_id: UUID, actor_id: UUID, user_id: UUID) -> Saved:
+    def remove_member(self, *, project_id: UUID, actor_id: UUID, user_id: UUID) -> Saved:
         return self._change(
             project_id,
             actor_id,

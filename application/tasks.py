@@ -72,9 +72,9 @@ class TasksService:
 
     def create(
         self,
+        *,
         project_id: UUID,
         actor_id: UUID,
-        *,
         title: str,
         description: str | None = None,
         status: str = "todo",
@@ -122,7 +122,7 @@ class TasksService:
         return self.store.run(command, serialize_on=TaskGraph.id_for(project_id))
 
     def update(
-        self, task_id: UUID, actor_id: UUID, expected_version: int | None, **fields: Any
+        self, *, task_id: UUID, actor_id: UUID, expected_version: int | None, **fields: Any
     ) -> Saved:
         """Change any of the content fields, status, assignee, parent task and dependencies."""
         project_id = live_task(self.store, task_id, actor_id, Action.TASK_WRITE).project_id
@@ -154,7 +154,7 @@ class TasksService:
             return self.store.run(command)
         return self.store.run(command, serialize_on=TaskGraph.id_for(project_id))
 
-    def delete(self, task_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
+    def delete(self, *, task_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
         """Delete a task with all its subtasks; tasks that depended on them lose those links."""
         project_id = live_task(self.store, task_id, actor_id, Action.TASK_WRITE).project_id
 

@@ -44,7 +44,7 @@ class WorkspaceService:
         return self.store.run(command)
 
     def create(
-        self, actor_id: UUID, name: str, description: str | None, settings: dict[str, Any]
+        self, *, actor_id: UUID, name: str, description: str | None, settings: dict[str, Any]
     ) -> Saved:
         def command() -> tuple[UUID, list[Workspace]]:
             workspace = Workspace(
@@ -55,7 +55,7 @@ class WorkspaceService:
         return self.store.run(command)
 
     def update(
-        self, workspace_id: UUID, actor_id: UUID, expected_version: int | None, **fields: Any
+        self, *, workspace_id: UUID, actor_id: UUID, expected_version: int | None, **fields: Any
     ) -> Saved:
         return self._change(
             workspace_id,
@@ -65,7 +65,7 @@ class WorkspaceService:
             lambda w: w.update(actor_id=actor_id, **fields),
         )
 
-    def delete(self, workspace_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
+    def delete(self, *, workspace_id: UUID, actor_id: UUID, expected_version: int | None) -> Saved:
         return self._change(
             workspace_id,
             actor_id,
@@ -82,7 +82,7 @@ class WorkspaceService:
             raise NotFound("user not found")
         return user
 
-    def add_member(self, workspace_id: UUID, actor_id: UUID, user_id: UUID, role: str) -> Saved:
+    def add_member(self, *, workspace_id: UUID, actor_id: UUID, user_id: UUID, role: str) -> Saved:
         self._existing_user(user_id)
         return self._change(
             workspace_id,
@@ -92,7 +92,7 @@ class WorkspaceService:
             lambda w: w.add_member(actor_id=actor_id, user_id=user_id, role=role),
         )
 
-    def change_role(self, workspace_id: UUID, actor_id: UUID, user_id: UUID, role: str) -> Saved:
+    def change_role(self, *, workspace_id: UUID, actor_id: UUID, user_id: UUID, role: str) -> Saved:
         return self._change(
             workspace_id,
             actor_id,
@@ -101,7 +101,7 @@ class WorkspaceService:
             lambda w: w.change_role(actor_id=actor_id, user_id=user_id, role=role),
         )
 
-    def remove_member(self, workspace_id: UUID, actor_id: UUID, user_id: UUID) -> Saved:
+    def remove_member(self, *, workspace_id: UUID, actor_id: UUID, user_id: UUID) -> Saved:
         # Anyone may leave; removing someone else needs the manage permission.
         action = Action.WORKSPACE_READ if actor_id == user_id else Action.MEMBERS_MANAGE
         return self._change(
@@ -114,7 +114,7 @@ class WorkspaceService:
 
     # Invites -----------------------------------------------------------------------------
 
-    def invite(self, workspace_id: UUID, actor_id: UUID, email: str, role: str) -> Saved:
+    def invite(self, *, workspace_id: UUID, actor_id: UUID, email: str, role: str) -> Saved:
         """Record a single-use invitation and its addressee (the mail policy mails the link);
         returns (invite id, token, expiry). The workspace keeps only hashes of the token and
         the address; the token is derived from the invitation's id with the server secret."""
@@ -152,7 +152,7 @@ class WorkspaceService:
             {"invite_id": invite_id, "token": token, "expires_at": expires_at},
         )
 
-    def accept_invite(self, workspace_id: UUID, token: str, user_id: UUID) -> Saved:
+    def accept_invite(self, *, workspace_id: UUID, token: str, user_id: UUID) -> Saved:
         user = self._existing_user(user_id)
 
         def command() -> tuple[str, list[Workspace]]:

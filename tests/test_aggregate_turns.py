@@ -38,9 +38,20 @@ def stores(database_url: str) -> Iterator[list[EventStore]]:
 
 def a_board(store: EventStore, cards: int) -> tuple[uuid.UUID, uuid.UUID, list, list]:
     owner = uuid.uuid4()
-    workspace = WorkspaceService(store, None, "http://test").create(owner, "W", None, {}).value
+    workspaces = WorkspaceService(store, None, "http://test")
+    workspace = workspaces.create(actor_id=owner, name="W", description=None, settings={}).value
     project = ProjectsService(store).create(
-        owner, workspace, "P", None, "active", "medium", None, None, None, None, {}
+        actor_id=owner,
+        workspace_id=workspace,
+        name="P",
+        description=None,
+        status="active",
+        priority="medium",
+        start_date=None,
+        end_date=None,
+        budget=None,
+        owner_id=None,
+        settings={},
     )
     kanban = KanbanService(store)
     columns = [
@@ -48,12 +59,22 @@ def a_board(store: EventStore, cards: int) -> tuple[uuid.UUID, uuid.UUID, list, 
         for i in range(3)
     ]
     board_id = kanban.create_board(
-        owner, project.value, "B", None, {}, [{**c, "position": None} for c in columns]
+        actor_id=owner,
+        project_id=project.value,
+        name="B",
+        description=None,
+        settings={},
+        columns=[{**c, "position": None} for c in columns],
     ).value
     column_ids = [uuid.UUID(c) for c in store.load(Board, board_id).columns]
     card_ids = [
         kanban.create_card(
-            board_id, column_ids[i % 3], owner, {"title": f"t{i}", **CARD}, None, None
+            board_id=board_id,
+            column_id=column_ids[i % 3],
+            actor_id=owner,
+            fields={"title": f"t{i}", **CARD},
+            position=None,
+            override_reason=None,
         ).value
         for i in range(cards)
     ]
@@ -92,7 +113,15 @@ def test_two_processes_moving_on_one_board_take_turns_without_clashing(stores, d
     def mover(k: int) -> None:
         for _, card, column, position in per_store[k]:
             try:
-                services[k].move_card(card, owner, column, position, None, None, None)
+                services[k].move_card(
+                    card_id=card,
+                    actor_id=owner,
+                    column_id=column,
+                    position=position,
+                    before_card_id=None,
+                    after_card_id=None,
+                    override_reason=None,
+                )
             except Exception as e:  # pragma: no cover - reported below
                 errors.append(e)
 
@@ -133,10 +162,25 @@ def test_concurrent_creates_moves_and_reads_on_fresh_boards_never_fail(stores):
         try:
             for i in range(4):
                 card = service.create_card(
-                    board_id, columns[0], owner, {"title": f"c{k}{i}", **CARD}, None, None
+                    board_id=board_id,
+                    column_id=columns[0],
+                    actor_id=owner,
+                    fields={"title": f"c{k}{i}", **CARD},
+                    position=None,
+                    override_reason=None,
                 ).value
-                service.move_card(card, owner, rng.choice(columns), 0, None, None, None)
-                service.update_card(card, owner, None, title=f"moved {k}{i}")
+                service.move_card(
+                    card_id=card,
+                    actor_id=owner,
+                    column_id=rng.choice(columns),
+                    position=0,
+                    before_card_id=None,
+                    after_card_id=None,
+                    override_reason=None,
+                )
+                service.update_card(
+                    card_id=card, actor_id=owner, expected=None, title=f"moved {k}{i}"
+                )
                 calls[0] += 3
         except Exception as e:  # every failure is the finding
             errors.append(e)
@@ -146,7 +190,14 @@ def test_concurrent_creates_moves_and_reads_on_fresh_boards_never_fail(stores):
         for _ in range(4):  # fresh boards: nothing cached yet, first moves
             board_id = (
                 services[0]
-                .create_board(owner, project_id, f"B{round_}", None, {}, [COLUMN, COLUMN, COLUMN])
+                .create_board(
+                    actor_id=owner,
+                    project_id=project_id,
+                    name=f"B{round_}",
+                    description=None,
+                    settings={},
+                    columns=[COLUMN, COLUMN, COLUMN],
+                )
                 .value
             )
             boards.append(

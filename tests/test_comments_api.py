@@ -480,8 +480,18 @@ def test_projects_take_comments_through_the_service(client, team):
     service = client.app.state.container.comments
     owner = uuid.UUID(team.owner["user"]["id"])
     project = uuid.UUID(team.project_id)
-    saved = service.create("project", project, owner, "<b>Kick-off</b> <script>x</script>")
+    saved = service.create(
+        commentable_type="project",
+        commentable_id=project,
+        actor_id=owner,
+        content="<b>Kick-off</b> <script>x</script>",
+    )
     stored = client.app.state.container.store.load(Comment, saved.value)
     assert (stored.commentable_type, stored.content) == ("project", "<b>Kick-off</b>")
     with pytest.raises(Invalid):
-        service.create("project", project, owner, "<script>only</script>")
+        service.create(
+            commentable_type="project",
+            commentable_id=project,
+            actor_id=owner,
+            content="<script>only</script>",
+        )

@@ -60,12 +60,22 @@ def test_a_parked_poison_event_unsticks_its_projections_and_rebuilds_agree(
         kanban, workspaces = container.kanban, container.workspaces
         poisons = [
             kanban.create_card(
-                UUID(board["id"]), UUID(column), actor, {**CARD, "title": "a\0b"}, None, None
+                board_id=UUID(board["id"]),
+                column_id=UUID(column),
+                actor_id=actor,
+                fields={**CARD, "title": "a\0b"},
+                position=None,
+                override_reason=None,
             ),
-            workspaces.create(actor, "w\0", None, {}),
+            workspaces.create(actor_id=actor, name="w\0", description=None, settings={}),
         ]
         kanban.create_card(
-            UUID(board["id"]), UUID(column), actor, {**CARD, "title": "after"}, None, None
+            board_id=UUID(board["id"]),
+            column_id=UUID(column),
+            actor_id=actor,
+            fields={**CARD, "title": "after"},
+            position=None,
+            override_reason=None,
         )
         wait_until(lambda: {"kanban", "workspaces", "activities"} <= set(failed(url)))
 
@@ -151,7 +161,9 @@ def test_a_parked_event_is_passed_over_by_the_live_runner(monkeypatch, fresh_dat
         control.set_state(url, "workspaces", "paused")
         names = [f"w-{uuid.uuid4().hex[:6]}" for _ in range(3)]
         for name in names:
-            client.app.state.container.workspaces.create(UUID(user["user"]["id"]), name, None, {})
+            client.app.state.container.workspaces.create(
+                actor_id=UUID(user["user"]["id"]), name=name, description=None, settings={}
+            )
         with psycopg.connect(url) as conn:
             [middle] = conn.execute(
                 "SELECT notification_id FROM worksync_events WHERE topic LIKE"

@@ -396,7 +396,7 @@ def test_a_version_clash_on_the_graph_reruns_the_command_and_refuses_the_cycle(c
         graph.link(actor, a, None, [b])
         task.change_dependencies(actor, [b])
         if len(attempts) == 1:  # the other writer commits in between
-            service.update(b, actor, None, dependencies=[a])
+            service.update(task_id=b, actor_id=actor, expected_version=None, dependencies=[a])
         return None, [task, graph]
 
     with pytest.raises(Conflict) as caught:

@@ -55,11 +55,21 @@ async def audit(
     if version is not None and as_of is not None:
         raise Invalid("give either version or as_of, not both")
     if version is None and as_of is None:
-        events = await to_thread.run_sync(audit_service.history, object_type, object_id, caller.id)
+        events = await to_thread.run_sync(
+            lambda: audit_service.history(
+                object_type=object_type, object_id=object_id, actor_id=caller.id
+            )
+        )
         return AuditTrail(object_type=object_type, object_id=object_id, events=events)
     if as_of is not None and as_of.tzinfo is None:
         raise Invalid("as_of needs a time zone (e.g. 2026-01-31T12:00:00Z)")
     state = await to_thread.run_sync(
-        lambda: audit_service.state(object_type, object_id, caller.id, version=version, as_of=as_of)
+        lambda: audit_service.state(
+            object_type=object_type,
+            object_id=object_id,
+            actor_id=caller.id,
+            version=version,
+            as_of=as_of,
+        )
     )
     return AuditState(**state)

@@ -97,7 +97,9 @@ async def _list(
     page: PageParams,
 ) -> Page[CommentOut]:
     await to_thread.run_sync(
-        container.comments.target, kind, object_id, caller.id, Action.COMMENT_READ
+        lambda: container.comments.target(
+            type_=kind, object_id=object_id, actor_id=caller.id, action=Action.COMMENT_READ
+        )
     )
     rows = await queries.list_comments(
         conn,
@@ -121,12 +123,13 @@ async def _create(
 ) -> Any:
     saved, caught_up = await run_command(
         container,
-        container.comments.create,
-        kind,
-        object_id,
-        caller.id,
-        body.content,
-        body.parent_comment_id,
+        lambda: container.comments.create(
+            commentable_type=kind,
+            commentable_id=object_id,
+            actor_id=caller.id,
+            content=body.content,
+            parent_comment_id=body.parent_comment_id,
+        ),
     )
     return await _comment_or_accepted(conn, saved.value, caller, caught_up, saved.position)
 
@@ -191,7 +194,13 @@ async def edit_comment(
 ) -> Any:
     """Edit your own comment (marks it edited)."""
     saved, caught_up = await run_command(
-        container, container.comments.edit, comment_id, caller.id, expected, body.content
+        container,
+        lambda: container.comments.edit(
+            comment_id=comment_id,
+            actor_id=caller.id,
+            expected_version=expected,
+            content=body.content,
+        ),
     )
     result = await _comment_or_accepted(conn, comment_id, caller, caught_up, saved.position)
     if isinstance(result, CommentOut):
@@ -204,7 +213,12 @@ async def delete_comment(
     comment_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
     """Delete your own comment, or anyone's as a workspace owner or admin; replies go too."""
-    await run_command(container, container.comments.delete, comment_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.comments.delete(
+            comment_id=comment_id, actor_id=caller.id, expected_version=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -219,7 +233,10 @@ async def add_reaction(
 ) -> Any:
     """React to a comment; the same reaction twice by the same user is a 409."""
     saved, caught_up = await run_command(
-        container, container.comments.react, comment_id, caller.id, body.reaction
+        container,
+        lambda: container.comments.react(
+            comment_id=comment_id, actor_id=caller.id, reaction=body.reaction
+        ),
     )
     return await _comment_or_accepted(conn, comment_id, caller, caught_up, saved.position)
 
@@ -231,5 +248,10 @@ async def remove_reaction(
     comment_id: UUID, reaction: Reaction, caller: CurrentUser, container: ContainerDep
 ) -> Response:
     """Take back your own reaction."""
-    await run_command(container, container.comments.unreact, comment_id, caller.id, reaction)
+    await run_command(
+        container,
+        lambda: container.comments.unreact(
+            comment_id=comment_id, actor_id=caller.id, reaction=reaction
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

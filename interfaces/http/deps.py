@@ -101,10 +101,19 @@ async def if_match(
 IfMatch = Annotated[int | None, Depends(if_match)]
 
 
-async def run_command(
-    container: Container, fn: Callable[..., Saved], *args: Any, **kwargs: Any
-) -> tuple[Saved, bool]:
+async def run_command(container: Container, command: Callable[[], Saved]) -> tuple[Saved, bool]:
     """Run a command in a worker thread, then wait (bounded) for the projections it affects.
+
+    The command is a zero-argument callable that calls one application service method with
+    keyword arguments only (the service methods take them keyword-only), so the type checker
+    and a reader can follow the call from the route to the use case::
+
+        saved, caught_up = await run_command(
+            container,
+            lambda: container.kanban.move_card(
+                card_id=card_id, actor_id=caller.id, column_id=body.column_id, ...
+            ),
+        )
 
     Returns the result and whether the read model has caught up (False -> answer 202).
     The request's read connection goes back to the pool first (reads after the wait take
@@ -115,7 +124,7 @@ async def run_command(
     if state is not None and state.read is not None:
         await state.read.release()
     started = time.perf_counter()
-    saved: Saved = await to_thread.run_sync(lambda: fn(*args, **kwargs))
+    saved: Saved = await to_thread.run_sync(command)
     if state is not None:
         state.committed = saved
     appended = time.perf_counter()

@@ -136,14 +136,16 @@ async def token_out(container: Container, conn: Conn, user_id: UUID, pair: Any) 
 async def register(body: RegisterBody, request: Request, container: ContainerDep) -> Any:
     identity = container.identity
     saved, caught_up = await run_command(
-        container, identity.register, body.email, body.password, body.name
+        container,
+        lambda: identity.register(email=body.email, password=body.password, name=body.name),
     )
     user = saved.value  # the new User aggregate: the answer needs no read-back
     if not caught_up:  # the account is in the log, but the API cannot see it yet
         answer = accepted("users", user.id, saved.position)
         answer.headers["Location"] = "/api/v1/auth/login"
         return answer
-    pair = await to_thread.run_sync(identity.open_session, user.id, client_of(request))
+    client = client_of(request)
+    pair = await to_thread.run_sync(lambda: identity.open_session(user_id=user.id, client=client))
     return TokenOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -159,7 +161,9 @@ async def login(body: LoginBody, request: Request, container: ContainerDep, conn
     await limits.check_login(client.ip or "unknown", body.email)
     try:
         user_id, pair = await to_thread.run_sync(
-            container.identity.login, body.email, body.password, client
+            lambda: container.identity.login(
+                email=body.email, password=body.password, client=client
+            )
         )
     except Unauthorized:
         await limits.record_login_failure(body.email)
@@ -172,8 +176,9 @@ async def login(body: LoginBody, request: Request, container: ContainerDep, conn
 async def refresh(
     body: RefreshBody, request: Request, container: ContainerDep, conn: Conn
 ) -> TokenOut:
+    client = client_of(request)
     user_id, pair = await to_thread.run_sync(
-        container.identity.refresh, body.refresh_token, client_of(request)
+        lambda: container.identity.refresh(refresh_token=body.refresh_token, client=client)
     )
     return await token_out(container, conn, user_id, pair)
 
@@ -183,12 +188,14 @@ async def logout(
     body: LogoutBody, request: Request, caller: CurrentUser, container: ContainerDep
 ) -> Response:
     """End this login: its refresh token family and its access tokens stop working."""
+    client = client_of(request)
     await to_thread.run_sync(
-        container.identity.logout,
-        caller.id,
-        body.refresh_token,
-        caller.session_id,
-        client_of(request),
+        lambda: container.identity.logout(
+            user_id=caller.id,
+            refresh_token=body.refresh_token,
+            session_id=caller.session_id,
+            client=client,
+        )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -197,14 +204,20 @@ async def logout(
 async def forgot_password(body: ForgotBody, request: Request, container: ContainerDep) -> Message:
     client = client_of(request)
     await get_rate_limits(request).check_forgot_password(client.ip or "unknown", body.email)
-    await to_thread.run_sync(container.identity.forgot_password, body.email, client)
+    await to_thread.run_sync(
+        lambda: container.identity.forgot_password(email=body.email, client=client)
+    )
     return Message(detail="If an account exists for this address, a reset link is on its way.")
 
 
 @router.post("/reset-password", status_code=status.HTTP_204_NO_CONTENT)
 async def reset_password(body: ResetBody, request: Request, container: ContainerDep) -> Response:
+    client = client_of(request)
     await run_command(
-        container, container.identity.reset_password, body.token, body.password, client_of(request)
+        container,
+        lambda: container.identity.reset_password(
+            token=body.token, new=body.password, client=client
+        ),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -224,7 +237,8 @@ async def update_me(
         if not (k == "name" and v is None)
     }
     saved, caught_up = await run_command(
-        container, container.identity.update_user, caller.id, caller.id, **fields
+        container,
+        lambda: container.identity.update_user(actor_id=caller.id, user_id=caller.id, **fields),
     )
     if not caught_up:
         answer = accepted("users", caller.id, saved.position)
@@ -238,13 +252,15 @@ async def change_password(
     body: PasswordBody, request: Request, caller: CurrentUser, container: ContainerDep
 ) -> Response:
     """Change the password; every session (this one included) is signed out."""
+    client = client_of(request)
     await run_command(
         container,
-        container.identity.change_password,
-        caller.id,
-        body.current_password,
-        body.new_password,
-        client_of(request),
+        lambda: container.identity.change_password(
+            user_id=caller.id,
+            current=body.current_password,
+            new=body.new_password,
+            client=client,
+        ),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -253,6 +269,8 @@ async def change_password(
 async def export_me(caller: CurrentUser, container: ContainerDep, conn: Conn) -> dict[str, Any]:
     """Everything the service holds about the caller (GDPR data portability)."""
     data = await personal_data(conn, caller.id)
-    security = await to_thread.run_sync(container.identity.sessions.export, caller.id)
-    history = await to_thread.run_sync(container.identity.history, caller.id)
+    security = await to_thread.run_sync(
+        lambda: container.identity.sessions.export(user_id=caller.id)
+    )
+    history = await to_thread.run_sync(lambda: container.identity.history(user_id=caller.id))
     return {**data, **security, "events": history}

@@ -58,7 +58,8 @@ async def update_user(
         if not (k in ("name", "role", "is_active") and v is None)
     }
     saved, caught_up = await run_command(
-        container, container.identity.update_user, caller.id, user_id, **fields
+        container,
+        lambda: container.identity.update_user(actor_id=caller.id, user_id=user_id, **fields),
     )
     if not caught_up:
         return accepted("users", user_id, saved.position)
@@ -73,7 +74,9 @@ async def delete_user(
     user_id: UUID, request: Request, caller: CurrentUser, container: ContainerDep
 ) -> Response:
     """Erase the account: personal data in the log becomes unreadable, read tables anonymized."""
+    client = client_of(request)
     await run_command(
-        container, container.identity.delete_user, caller.id, user_id, client_of(request)
+        container,
+        lambda: container.identity.delete_user(actor_id=caller.id, user_id=user_id, client=client),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -93,13 +93,14 @@ async def create_board(
     columns = [c.model_dump() for c in body.columns]
     saved, caught_up = await run_command(
         container,
-        container.kanban.create_board,
-        caller.id,
-        project_id,
-        body.name,
-        body.description,
-        body.settings,
-        columns,
+        lambda: container.kanban.create_board(
+            actor_id=caller.id,
+            project_id=project_id,
+            name=body.name,
+            description=body.description,
+            settings=body.settings,
+            columns=columns,
+        ),
     )
     document = await container.boards.get(conn, saved.value, caller.id) if caught_up else None
     if document is None:
@@ -139,7 +140,10 @@ async def update_board(
         if not (k in ("name", "settings") and v is None)
     }
     saved, caught_up = await run_command(
-        container, container.kanban.update_board, board_id, caller.id, expected, **fields
+        container,
+        lambda: container.kanban.update_board(
+            board_id=board_id, actor_id=caller.id, expected=expected, **fields
+        ),
     )
     row = await q.board(conn, board_id, caller.id) if caught_up else None
     if row is None:
@@ -152,7 +156,12 @@ async def update_board(
 async def delete_board(
     board_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
-    await run_command(container, container.kanban.delete_board, board_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.kanban.delete_board(
+            board_id=board_id, actor_id=caller.id, expected=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -184,14 +193,15 @@ async def create_column(
 ) -> Any:
     saved, caught_up = await run_command(
         container,
-        container.kanban.add_column,
-        board_id,
-        caller.id,
-        body.name,
-        body.color,
-        body.wip_limit,
-        body.is_done_column,
-        body.position,
+        lambda: container.kanban.add_column(
+            board_id=board_id,
+            actor_id=caller.id,
+            name=body.name,
+            color=body.color,
+            wip_limit=body.wip_limit,
+            is_done_column=body.is_done_column,
+            position=body.position,
+        ),
     )
     return await _column_out(conn, saved.value, caller.id, caught_up, saved.position)
 
@@ -207,7 +217,10 @@ async def update_column(
         if not (k in ("name", "is_done_column") and v is None)
     }
     saved, caught_up = await run_command(
-        container, container.kanban.update_column, board_id, column_id, caller.id, **fields
+        container,
+        lambda: container.kanban.update_column(
+            board_id=board_id, column_id=column_id, actor_id=caller.id, **fields
+        ),
     )
     return await _column_out(conn, column_id, caller.id, caught_up, saved.position)
 
@@ -227,12 +240,13 @@ async def delete_column(
     board_id = await _column_board(conn, column_id, caller.id)
     await run_command(
         container,
-        container.kanban.delete_column,
-        board_id,
-        column_id,
-        caller.id,
-        target_column_id,
-        wip_override_reason,
+        lambda: container.kanban.delete_column(
+            board_id=board_id,
+            column_id=column_id,
+            actor_id=caller.id,
+            target_column_id=target_column_id,
+            override_reason=wip_override_reason,
+        ),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -243,7 +257,10 @@ async def move_column(
 ) -> Any:
     board_id = await _column_board(conn, column_id, caller.id)
     saved, caught_up = await run_command(
-        container, container.kanban.move_column, board_id, column_id, caller.id, body.position
+        container,
+        lambda: container.kanban.move_column(
+            board_id=board_id, column_id=column_id, actor_id=caller.id, position=body.position
+        ),
     )
     return await _column_out(conn, column_id, caller.id, caught_up, saved.position)
 
@@ -281,13 +298,14 @@ async def create_card(
     fields = body.model_dump(exclude={"position", "wip_override_reason"})
     saved, caught_up = await run_command(
         container,
-        container.kanban.create_card,
-        board_id,
-        column_id,
-        caller.id,
-        fields,
-        body.position,
-        body.wip_override_reason,
+        lambda: container.kanban.create_card(
+            board_id=board_id,
+            column_id=column_id,
+            actor_id=caller.id,
+            fields=fields,
+            position=body.position,
+            override_reason=body.wip_override_reason,
+        ),
     )
     response.headers["Location"] = f"/api/v1/cards/{saved.value}"
     return await _card_or_accepted(
@@ -320,7 +338,10 @@ async def update_card(
         if not (k in ("title", "priority", "labels") and v is None)
     }
     saved, caught_up = await run_command(
-        container, container.kanban.update_card, card_id, caller.id, expected, **fields
+        container,
+        lambda: container.kanban.update_card(
+            card_id=card_id, actor_id=caller.id, expected=expected, **fields
+        ),
     )
     return await _card_or_accepted(conn, card_id, caller.id, caught_up, saved.position, response)
 
@@ -329,7 +350,12 @@ async def update_card(
 async def delete_card(
     card_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
-    await run_command(container, container.kanban.delete_card, card_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.kanban.delete_card(
+            card_id=card_id, actor_id=caller.id, expected=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -346,14 +372,15 @@ async def move_card(
     its WIP limit is 409 unless ``wip_override_reason`` is given (it is recorded)."""
     saved, caught_up = await run_command(
         container,
-        container.kanban.move_card,
-        card_id,
-        caller.id,
-        body.column_id,
-        body.position,
-        body.before_card_id,
-        body.after_card_id,
-        body.wip_override_reason,
+        lambda: container.kanban.move_card(
+            card_id=card_id,
+            actor_id=caller.id,
+            column_id=body.column_id,
+            position=body.position,
+            before_card_id=body.before_card_id,
+            after_card_id=body.after_card_id,
+            override_reason=body.wip_override_reason,
+        ),
     )
     return await _card_or_accepted(conn, card_id, caller.id, caught_up, saved.position, response)
 

@@ -161,18 +161,19 @@ async def create_project(
 ) -> Any:
     saved, caught_up = await run_command(
         container,
-        container.projects.create,
-        caller.id,
-        body.workspace_id,
-        body.name,
-        body.description,
-        body.status,
-        body.priority,
-        body.start_date,
-        body.end_date,
-        body.budget,
-        body.owner_id,
-        body.settings,
+        lambda: container.projects.create(
+            actor_id=caller.id,
+            workspace_id=body.workspace_id,
+            name=body.name,
+            description=body.description,
+            status=body.status,
+            priority=body.priority,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            budget=body.budget,
+            owner_id=body.owner_id,
+            settings=body.settings,
+        ),
     )
     row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
@@ -205,7 +206,10 @@ async def update_project(
     before the start date is 422 when both are sent, 409 when it clashes with the stored one."""
     fields = body.model_dump(exclude_unset=True)
     saved, caught_up = await run_command(
-        container, container.projects.update, project_id, caller.id, expected, **fields
+        container,
+        lambda: container.projects.update(
+            project_id=project_id, actor_id=caller.id, expected_version=expected, **fields
+        ),
     )
     row = await queries.get_for_member(conn, project_id, caller.id) if caught_up else None
     if row is None:
@@ -218,7 +222,12 @@ async def update_project(
 async def delete_project(
     project_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
-    await run_command(container, container.projects.delete, project_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.projects.delete(
+            project_id=project_id, actor_id=caller.id, expected_version=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -263,7 +272,10 @@ async def add_member(
 ) -> Any:
     """Add a member of the project's workspace (422 if they are not one, 409 if already in)."""
     saved, caught_up = await run_command(
-        container, container.projects.add_member, project_id, caller.id, body.user_id, body.role
+        container,
+        lambda: container.projects.add_member(
+            project_id=project_id, actor_id=caller.id, user_id=body.user_id, role=body.role
+        ),
     )
     row = await queries.member(conn, project_id, body.user_id) if caught_up else None
     return MemberOut(**row) if row else accepted(project_id, saved.position)
@@ -273,7 +285,12 @@ async def add_member(
 async def remove_member(
     project_id: UUID, user_id: UUID, caller: CurrentUser, container: ContainerDep
 ) -> Response:
-    await run_command(container, container.projects.remove_member, project_id, caller.id, user_id)
+    await run_command(
+        container,
+        lambda: container.projects.remove_member(
+            project_id=project_id, actor_id=caller.id, user_id=user_id
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

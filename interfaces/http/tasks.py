@@ -158,7 +158,9 @@ async def list_tasks(
     parent_task_id: Annotated[UUID | None, Query()] = None,
 ) -> Page[TaskOut]:
     """A project's tasks, oldest first; filters combine with AND."""
-    await to_thread.run_sync(container.tasks.readable_project, project_id, caller.id)
+    await to_thread.run_sync(
+        lambda: container.tasks.readable_project(project_id=project_id, actor_id=caller.id)
+    )
     filters = {
         "status": task_status,
         "priority": priority,
@@ -192,7 +194,10 @@ async def create_task(
     response: Response,
 ) -> Any:
     saved, caught_up = await run_command(
-        container, container.tasks.create, project_id, caller.id, **body.model_dump()
+        container,
+        lambda: container.tasks.create(
+            project_id=project_id, actor_id=caller.id, **body.model_dump()
+        ),
     )
     row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
@@ -223,7 +228,10 @@ async def update_task(
 ) -> Any:
     fields = body.model_dump(exclude_unset=True)
     saved, caught_up = await run_command(
-        container, container.tasks.update, task_id, caller.id, expected, **fields
+        container,
+        lambda: container.tasks.update(
+            task_id=task_id, actor_id=caller.id, expected_version=expected, **fields
+        ),
     )
     row = await queries.get_for_member(conn, task_id, caller.id) if caught_up else None
     if row is None:
@@ -237,5 +245,10 @@ async def delete_task(
     task_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
     """Delete a task and its subtasks; other tasks' dependencies on them are removed."""
-    await run_command(container, container.tasks.delete, task_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.tasks.delete(
+            task_id=task_id, actor_id=caller.id, expected_version=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -80,11 +80,12 @@ async def create_workspace(
 ) -> Any:
     saved, caught_up = await run_command(
         container,
-        container.workspaces.create,
-        caller.id,
-        body.name,
-        body.description,
-        body.settings,
+        lambda: container.workspaces.create(
+            actor_id=caller.id,
+            name=body.name,
+            description=body.description,
+            settings=body.settings,
+        ),
     )
     row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
@@ -118,7 +119,10 @@ async def update_workspace(
     fields = body.model_dump(exclude_unset=True)
     fields = {k: v for k, v in fields.items() if not (k in ("name", "settings") and v is None)}
     saved, caught_up = await run_command(
-        container, container.workspaces.update, workspace_id, caller.id, expected, **fields
+        container,
+        lambda: container.workspaces.update(
+            workspace_id=workspace_id, actor_id=caller.id, expected_version=expected, **fields
+        ),
     )
     row = await queries.get_for_member(conn, workspace_id, caller.id) if caught_up else None
     if row is None:
@@ -131,7 +135,12 @@ async def update_workspace(
 async def delete_workspace(
     workspace_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
-    await run_command(container, container.workspaces.delete, workspace_id, caller.id, expected)
+    await run_command(
+        container,
+        lambda: container.workspaces.delete(
+            workspace_id=workspace_id, actor_id=caller.id, expected_version=expected
+        ),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -222,11 +231,17 @@ async def add_member(
 ) -> Any:
     user_id = body.user_id
     if user_id is None:
-        user_id = await to_thread.run_sync(container.identity.user_id_for_email, str(body.email))
+        email = str(body.email)
+        user_id = await to_thread.run_sync(
+            lambda: container.identity.user_id_for_email(email=email)
+        )
         if user_id is None:
             raise NotFound("no user with this e-mail; send an invitation instead")
     saved, caught_up = await run_command(
-        container, container.workspaces.add_member, workspace_id, caller.id, user_id, body.role
+        container,
+        lambda: container.workspaces.add_member(
+            workspace_id=workspace_id, actor_id=caller.id, user_id=user_id, role=body.role
+        ),
     )
     return await _member_or_accepted(conn, workspace_id, user_id, caught_up, saved.position)
 
@@ -241,7 +256,10 @@ async def change_member_role(
     conn: Conn,
 ) -> Any:
     saved, caught_up = await run_command(
-        container, container.workspaces.change_role, workspace_id, caller.id, user_id, body.role
+        container,
+        lambda: container.workspaces.change_role(
+            workspace_id=workspace_id, actor_id=caller.id, user_id=user_id, role=body.role
+        ),
     )
     return await _member_or_accepted(conn, workspace_id, user_id, caught_up, saved.position)
 
@@ -252,7 +270,10 @@ async def remove_member(
 ) -> Response:
     """Remove a member (owners and admins), or leave (anyone, for themselves)."""
     await run_command(
-        container, container.workspaces.remove_member, workspace_id, caller.id, user_id
+        container,
+        lambda: container.workspaces.remove_member(
+            workspace_id=workspace_id, actor_id=caller.id, user_id=user_id
+        ),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -269,7 +290,10 @@ async def invite(
     """Create a single-use invitation that expires in 7 days; the invitee gets it by e-mail.
     202 (same body) when the read model has not caught up within the wait bound."""
     saved, caught_up = await run_command(
-        container, container.workspaces.invite, workspace_id, caller.id, str(body.email), body.role
+        container,
+        lambda: container.workspaces.invite(
+            workspace_id=workspace_id, actor_id=caller.id, email=str(body.email), role=body.role
+        ),
     )
     info = saved.value
     out = InviteOut(
@@ -296,6 +320,9 @@ async def accept_invite(
 ) -> Any:
     """Accept an invitation as the signed-in user (whose e-mail it was sent to)."""
     saved, caught_up = await run_command(
-        container, container.workspaces.accept_invite, workspace_id, token, caller.id
+        container,
+        lambda: container.workspaces.accept_invite(
+            workspace_id=workspace_id, token=token, user_id=caller.id
+        ),
     )
     return await _member_or_accepted(conn, workspace_id, caller.id, caught_up, saved.position)
