@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from application import config
 from interfaces.cli import app
-from tests.projection_helpers import create_workspaces
+from tests.support.projections import create_workspaces
 
 runner = CliRunner()
 

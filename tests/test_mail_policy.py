@@ -32,8 +32,8 @@ from interfaces.jobs import configure_broker
 from interfaces.jobs.mail import OutboxMail, build_message
 from projections.outbox import OutboxItem
 from tests.conftest import Api, make_settings
-from tests.live_server import worksync
-from tests.projection_helpers import wait_until
+from tests.support.live_server import worksync
+from tests.support.projections import wait_until
 from tests.test_mail_jobs import REDIS_URL, Inbox, free_port
 
 APP_URL = "https://app.example"

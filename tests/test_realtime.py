@@ -14,7 +14,7 @@ import socketio
 
 from application.config import DEFAULT_JWT_SECRET
 from tests.conftest import _drop, _recreate
-from tests.realtime_helpers import Http, Listener, Server
+from tests.support.realtime import Http, Listener, Server
 
 pytestmark = pytest.mark.slow
 

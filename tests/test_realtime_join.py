@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import _drop, _recreate
-from tests.realtime_helpers import Http, Listener, Server
+from tests.support.realtime import Http, Listener, Server
 
 pytestmark = pytest.mark.slow
 MOVED = "kanban:card:moved"

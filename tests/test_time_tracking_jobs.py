@@ -26,7 +26,7 @@ from interfaces.jobs.time_tracking import (
     make_auto_stop_scheduler,
 )
 from tests.conftest import make_settings
-from tests.time_tracking_helpers import FakeClock, a_project
+from tests.support.time_tracking import FakeClock, a_project
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TIMEOUT = 20.0

@@ -16,8 +16,8 @@ from interfaces.http.app import create_app
 from projections.rebuild import rebuild
 from projections.registry import by_name
 from tests.conftest import Api, make_settings
-from tests.kanban_helpers import create_board, create_card, create_project
-from tests.time_tracking_helpers import Tracker, utc
+from tests.support.kanban import create_board, create_card, create_project
+from tests.support.time_tracking import Tracker, utc
 
 TABLES = (
     "time_entries",
