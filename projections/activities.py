@@ -21,6 +21,11 @@ from psycopg.types.json import Jsonb
 
 from projections.base import Projection, actor_of, copy_rows, json_dumps, row_id
 
+# Shared with the real-time names (interfaces/realtime/names.py): identity events are not
+# workspace activity and are never published (personal data); the task graph's link
+# bookkeeping is already visible as the tasks' own events.
+SKIPPED_TOPICS = ("domain.identity:", "domain.tasks:TaskGraph.")
+# Event fields that are not details: the envelope, and secrets never shown.
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
 SECRET = {"password_hash", "token_hash", "email_hash"}
 
@@ -100,12 +105,8 @@ class ActivitiesProjection(Projection):
     tables = ("activities",)
     append_only = ("activities",)
 
-    # Identity events are not workspace activity; the task graph's link bookkeeping is
-    # already visible as the tasks' own events.
-    SKIPPED = ("domain.identity:", "domain.tasks:TaskGraph.")
-
     def handles_topic(self, topic: str) -> bool:
-        return topic.startswith("domain.") and not topic.startswith(self.SKIPPED)
+        return topic.startswith("domain.") and not topic.startswith(SKIPPED_TOPICS)
 
     def row(self, event: Any, position: int) -> tuple | None:
         """The activity row for an event, or None for an event outside any workspace."""
