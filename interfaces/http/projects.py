@@ -37,8 +37,7 @@ from interfaces.http.schemas import (
     stripped_line,
 )
 from interfaces.http.schemas import accepted as shared_accepted
-from projections import activities as activity_queries
-from projections import projects as queries
+from projections import activities_queries, projects_queries
 
 router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
 
@@ -124,7 +123,7 @@ def accepted(ident: UUID, position: int | None) -> JSONResponse:
 
 
 async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[str, Any]:
-    row = await queries.get_for_member(conn, project_id, user_id)
+    row = await projects_queries.get_for_member(conn, project_id, user_id)
     if row is None:
         raise NotFound("project not found")
     return row
@@ -139,7 +138,7 @@ async def list_projects(
     status: Status | None = None,
 ) -> Page[ProjectOut]:
     """The projects of every workspace the caller belongs to, oldest first."""
-    rows = await queries.list_for_member(
+    rows = await projects_queries.list_for_member(
         conn,
         caller.id,
         limit=page.limit + 1,
@@ -174,7 +173,7 @@ async def create_project(
         body.owner_id,
         body.settings,
     )
-    row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
+    row = await projects_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/projects/{saved.value}"
@@ -207,7 +206,7 @@ async def update_project(
     saved, caught_up = await run_command(
         container, container.projects.update, project_id, caller.id, expected, **fields
     )
-    row = await queries.get_for_member(conn, project_id, caller.id) if caught_up else None
+    row = await projects_queries.get_for_member(conn, project_id, caller.id) if caught_up else None
     if row is None:
         return accepted(project_id, saved.position)
     set_etag(response, row["version"])
@@ -245,7 +244,7 @@ async def list_members(
     project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[MemberOut]:
     await visible_project(conn, project_id, caller.id)
-    rows = await queries.list_members(
+    rows = await projects_queries.list_members(
         conn, project_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
@@ -265,7 +264,7 @@ async def add_member(
     saved, caught_up = await run_command(
         container, container.projects.add_member, project_id, caller.id, body.user_id, body.role
     )
-    row = await queries.member(conn, project_id, body.user_id) if caught_up else None
+    row = await projects_queries.member(conn, project_id, body.user_id) if caught_up else None
     return MemberOut(**row) if row else accepted(project_id, saved.position)
 
 
@@ -286,7 +285,7 @@ async def project_activity(
 ) -> Page[ActivityOut]:
     """Everything that happened to the project and in it, newest first."""
     project = await visible_project(conn, project_id, caller.id)
-    rows = await activity_queries.list_activities(
+    rows = await activities_queries.list_activities(
         conn,
         project["workspace_id"],
         limit=page.limit + 1,
@@ -329,7 +328,7 @@ class ProjectAnalytics(BaseModel):
 @router.get("/{project_id}/analytics", response_model=ProjectAnalytics)
 async def project_analytics(project_id: UUID, caller: CurrentUser, conn: Conn) -> ProjectAnalytics:
     await visible_project(conn, project_id, caller.id)
-    stats = await queries.analytics(conn, project_id)
+    stats = await projects_queries.analytics(conn, project_id)
     cards, tasks = stats["cards"], stats["tasks"]
     return ProjectAnalytics(
         project_id=project_id,

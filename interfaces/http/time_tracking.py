@@ -38,8 +38,7 @@ from interfaces.http.time_tracking_schemas import (
     TimerStart,
     WeekOut,
 )
-from projections import time_tracking_queries as q
-from projections import time_tracking_reports as reports
+from projections import time_tracking_queries, time_tracking_reports
 from projections.time_tracking import parse_segments
 
 router = APIRouter(tags=["time tracking"], route_class=CommandRoute)
@@ -57,10 +56,10 @@ def to_out(row: dict[str, Any], now: datetime) -> TimeEntryOut:
             **row,
             "tags": row["tags"] or [],
             "segments": [{"start": s, "end": e} for s, e in segments],
-            "duration": reports.live_duration(row, now)
+            "duration": time_tracking_reports.live_duration(row, now)
             if row["end_time"] is None
             else row["duration"],
-            "auto_stop_at": reports.auto_stop_at(row, segments) if segments else None,
+            "auto_stop_at": time_tracking_reports.auto_stop_at(row, segments) if segments else None,
         }
     )
 
@@ -75,12 +74,14 @@ def _entry_response(
 
 
 async def _zone(conn: Conn, user_id: UUID) -> str:
-    row = await q.settings(conn, user_id)
+    row = await time_tracking_queries.settings(conn, user_id)
     return row["timezone"] if row else SETTINGS_DEFAULTS["timezone"]
 
 
 async def _check_project(conn: Conn, project_id: UUID | None, user_id: UUID) -> None:
-    if project_id is not None and not await q.project_visible(conn, project_id, user_id):
+    if project_id is not None and not await time_tracking_queries.project_visible(
+        conn, project_id, user_id
+    ):
         raise NotFound("project not found")
 
 
@@ -115,7 +116,7 @@ async def list_entries(
     """Entries you may see, newest first. Dates are days in your time zone; an entry counts
     in a date range when it overlaps it."""
     await _check_project(conn, project_id, caller.id)
-    zone = reports.zone_of(await _zone(conn, caller.id))
+    zone = time_tracking_reports.zone_of(await _zone(conn, caller.id))
     filters = {
         "user_id": _who(caller.id, user_id, scope),
         "project_id": project_id,
@@ -123,10 +124,10 @@ async def list_entries(
         "is_billable": billable,
         "tags": tags,
         "is_running": running,
-        "since": reports.day_bounds(date_from, zone)[0] if date_from else None,
-        "until": reports.day_bounds(date_to, zone)[1] if date_to else None,
+        "since": time_tracking_reports.day_bounds(date_from, zone)[0] if date_from else None,
+        "until": time_tracking_reports.day_bounds(date_to, zone)[1] if date_to else None,
     }
-    rows = await q.list_entries(
+    rows = await time_tracking_queries.list_entries(
         conn,
         caller.id,
         MANAGERS,
@@ -154,7 +155,7 @@ async def create_entry(
     saved, caught_up = await run_command(
         container, container.time_tracking.record, caller.id, body.project_id, **fields
     )
-    row = await q.entry(conn, saved.value, caller.id) if caught_up else None
+    row = await time_tracking_queries.entry(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/time-entries/{saved.value}"
     return _entry_response(
         row, saved.value, saved.position, response, container.time_tracking.now()
@@ -162,7 +163,7 @@ async def create_entry(
 
 
 async def _readable(conn: Conn, entry_id: UUID, caller: UUID) -> dict[str, Any]:
-    row = await q.entry(conn, entry_id, caller)
+    row = await time_tracking_queries.entry(conn, entry_id, caller)
     if row is None:
         raise NotFound("time entry not found")
     action = Action.TIME_READ if row["user_id"] == caller else Action.TIME_MANAGE
@@ -196,7 +197,7 @@ async def update_entry(
     saved, caught_up = await run_command(
         container, container.time_tracking.update, entry_id, caller.id, expected, **fields
     )
-    row = await q.entry(conn, entry_id, caller.id) if caught_up else None
+    row = await time_tracking_queries.entry(conn, entry_id, caller.id) if caught_up else None
     return _entry_response(row, entry_id, saved.position, response, container.time_tracking.now())
 
 
@@ -216,7 +217,7 @@ async def _timer_response(
 ) -> Any:
     saved, caught_up = await run_command(container, fn, caller)
     entry_id = container.time_tracking.check_toggled(saved)
-    row = await q.entry(conn, entry_id, caller) if caught_up else None
+    row = await time_tracking_queries.entry(conn, entry_id, caller) if caught_up else None
     return _entry_response(row, entry_id, saved.position, response, container.time_tracking.now())
 
 
@@ -235,7 +236,7 @@ async def start_timer(
     saved, caught_up = await run_command(
         container, container.time_tracking.start, caller.id, body.project_id, **fields
     )
-    row = await q.entry(conn, saved.value, caller.id) if caught_up else None
+    row = await time_tracking_queries.entry(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/time-entries/{saved.value}"
     return _entry_response(
         row, saved.value, saved.position, response, container.time_tracking.now()
@@ -273,7 +274,7 @@ async def resume_timer(
 @router.get("/time-tracking/active", response_model=TimeEntryOut | None)
 async def active_timer(caller: CurrentUser, container: ContainerDep, conn: Conn) -> Any:
     """Your open timer (running or paused), or null."""
-    row = await q.active_timer(conn, caller.id)
+    row = await time_tracking_queries.active_timer(conn, caller.id)
     return to_out(row, container.time_tracking.now()) if row else None
 
 
@@ -285,13 +286,13 @@ async def today(caller: CurrentUser, container: ContainerDep, conn: Conn) -> Day
     """Your time today (a day in your time zone), the running timer up to now."""
     now = container.time_tracking.now()
     name = await _zone(conn, caller.id)
-    zone = reports.zone_of(name)
-    day = reports.local_date(now, zone)
-    start, end = reports.day_bounds(day, zone)
-    rows = await q.report_rows(
+    zone = time_tracking_reports.zone_of(name)
+    day = time_tracking_reports.local_date(now, zone)
+    start, end = time_tracking_reports.day_bounds(day, zone)
+    rows = await time_tracking_queries.report_rows(
         conn, caller.id, MANAGERS, {"user_id": caller.id, "since": start, "until": end}
     )
-    summary = reports.report(rows, group_by="project", days=[day], zone=zone, now=now)
+    summary = time_tracking_reports.report(rows, group_by="project", days=[day], zone=zone, now=now)
     entries = [to_out(r, now) for r in rows]
     return DayOut(
         date=day,
@@ -314,16 +315,18 @@ async def week(
     """Your time per day over an ISO week (Monday to Sunday in your time zone)."""
     now = container.time_tracking.now()
     name = await _zone(conn, caller.id)
-    zone = reports.zone_of(name)
-    monday, sunday, label = reports.iso_week(day or reports.local_date(now, zone))
+    zone = time_tracking_reports.zone_of(name)
+    monday, sunday, label = time_tracking_reports.iso_week(
+        day or time_tracking_reports.local_date(now, zone)
+    )
     filters = {
         "user_id": caller.id,
-        "since": reports.day_bounds(monday, zone)[0],
-        "until": reports.day_bounds(sunday, zone)[1],
+        "since": time_tracking_reports.day_bounds(monday, zone)[0],
+        "until": time_tracking_reports.day_bounds(sunday, zone)[1],
     }
-    rows = await q.report_rows(conn, caller.id, MANAGERS, filters)
-    days = reports.days_between(monday, sunday)
-    summary = reports.report(rows, group_by="day", days=days, zone=zone, now=now)
+    rows = await time_tracking_queries.report_rows(conn, caller.id, MANAGERS, filters)
+    days = time_tracking_reports.days_between(monday, sunday)
+    summary = time_tracking_reports.report(rows, group_by="day", days=days, zone=zone, now=now)
     return WeekOut(
         week=label,
         start_date=monday,
@@ -393,8 +396,8 @@ async def report(
     await _check_project(conn, project_id, caller.id)
     now = container.time_tracking.now()
     name = await _zone(conn, caller.id)
-    zone = reports.zone_of(name)
-    last = date_to or reports.local_date(now, zone)
+    zone = time_tracking_reports.zone_of(name)
+    last = date_to or time_tracking_reports.local_date(now, zone)
     first = date_from or last.replace(day=1)
     if first > last:
         raise Invalid("'from' must not be after 'to'")
@@ -406,12 +409,12 @@ async def report(
         "task_id": task_id,
         "is_billable": billable,
         "tags": tags,
-        "since": reports.day_bounds(first, zone)[0],
-        "until": reports.day_bounds(last, zone)[1],
+        "since": time_tracking_reports.day_bounds(first, zone)[0],
+        "until": time_tracking_reports.day_bounds(last, zone)[1],
     }
-    rows = await q.report_rows(conn, caller.id, MANAGERS, filters)
-    days = reports.days_between(first, last)
-    summary = reports.report(rows, group_by=group_by, days=days, zone=zone, now=now)
+    rows = await time_tracking_queries.report_rows(conn, caller.id, MANAGERS, filters)
+    days = time_tracking_reports.days_between(first, last)
+    summary = time_tracking_reports.report(rows, group_by=group_by, days=days, zone=zone, now=now)
     if accept and "text/csv" in accept:
         filename = f"time-report-{first.isoformat()}-{last.isoformat()}.csv"
         return Response(
@@ -441,7 +444,7 @@ def _settings_out(row: dict[str, Any] | None, user_id: UUID) -> SettingsOut:
 @router.get("/time-tracking/settings", response_model=SettingsOut)
 async def get_settings(caller: CurrentUser, conn: Conn) -> SettingsOut:
     """Your time tracking settings (the defaults until you change one)."""
-    return _settings_out(await q.settings(conn, caller.id), caller.id)
+    return _settings_out(await time_tracking_queries.settings(conn, caller.id), caller.id)
 
 
 @router.put("/time-tracking/settings", response_model=SettingsOut, responses=ACCEPTED)
@@ -454,7 +457,7 @@ async def update_settings(
     saved, caught_up = await run_command(
         container, container.time_tracking.update_settings, caller.id, **fields
     )
-    row = await q.settings(conn, caller.id) if caught_up else None
+    row = await time_tracking_queries.settings(conn, caller.id) if caught_up else None
     if row is None:
         pending = Accepted(id=caller.id, position=saved.position).model_dump(mode="json")
         return JSONResponse(
