@@ -125,7 +125,7 @@ OUTSIDE_MATRIX = {
 
 @pytest.fixture(scope="module")
 def role_users(client):
-    from tests.conftest import Api
+    from tests.support.api import Api
 
     api = Api(client)
     return {role: api.register(name=role.title()) for role in ROLES if role != "anon"}

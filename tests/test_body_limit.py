@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import create_app
-from tests.conftest import make_settings
+from tests.support.databases import make_settings
 from tests.support.live_server import live_server
 
 PROBLEM = "application/problem+json"

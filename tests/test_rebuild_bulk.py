@@ -214,7 +214,7 @@ def test_rebuilding_everything_during_writes_catches_up_and_swaps_all(
 
 
 def test_the_rebuild_command_reports_each_projection_as_json(monkeypatch, fresh_database_url):
-    from tests.test_cli import invoke
+    from tests.support.cli import invoke
 
     store = open_event_store(fresh_database_url, pool_size=1)
     create_workspaces(store, 3)
