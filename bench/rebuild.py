@@ -5,7 +5,7 @@ Run with `.venv/bin/python bench/rebuild.py`. Steps:
 
 1. drop and re-create the database `worksync_bench_rebuild`, run `worksync migrate`;
 2. setup, not measured: generate the events with the real aggregates of every context (see
-   bench/rebuild_data.py, bench/rebuild_mix.py; two processes, each its own users and
+   sample_log/world.py, sample_log/mix.py; two processes, each its own users and
    workspaces, their COPY chunks interleaved in the log), encode them with the application's mapper
    (personal fields encrypted with each user's key, stored in user_keys) and COPY them into
    `worksync_events` in log order; then VACUUM ANALYZE and CHECKPOINT, so the measured run
@@ -56,11 +56,10 @@ from lib import drop_database, log, recreate_database
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rebuild_mix import generate  # noqa: E402
-
 from interfaces.bootstrap import open_event_store  # noqa: E402
 from projections import control  # noqa: E402
 from projections.registry import all_projections  # noqa: E402
+from sample_log import generate  # noqa: E402
 
 WORKSYNC = str(Path(sys.executable).parent / "worksync")
 COPY_SQL = (

@@ -26,9 +26,9 @@ from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
+from projections import identity_queries
 from projections.base import Projection
 from projections.engine import Projector
-from projections.identity import memberships_of
 from projections.kanban_queries import BoardDocuments
 from projections.outbox import OutboxDispatcher
 from projections.policy import Policy
@@ -142,7 +142,7 @@ def make_identity(store: EventStore, settings: Settings) -> IdentityService:
 
     def memberships(user_id: UUID) -> list[tuple[UUID, str]]:
         with connect() as conn:
-            return memberships_of(conn, user_id)
+            return identity_queries.memberships_of(conn, user_id)
 
     return IdentityService(
         store,

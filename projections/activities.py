@@ -15,12 +15,16 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from psycopg import AsyncConnection, Cursor
-from psycopg.rows import dict_row
+from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
 from projections.base import Projection, actor_of, copy_rows, json_dumps, row_id
 
+# Shared with the real-time names (interfaces/realtime/names.py): identity events are not
+# workspace activity and are never published (personal data); the task graph's link
+# bookkeeping is already visible as the tasks' own events.
+SKIPPED_TOPICS = ("domain.identity:", "domain.tasks:TaskGraph.")
+# Event fields that are not details: the envelope, and secrets never shown.
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
 SECRET = {"password_hash", "token_hash", "email_hash"}
 
@@ -100,12 +104,8 @@ class ActivitiesProjection(Projection):
     tables = ("activities",)
     append_only = ("activities",)
 
-    # Identity events are not workspace activity; the task graph's link bookkeeping is
-    # already visible as the tasks' own events.
-    SKIPPED = ("domain.identity:", "domain.tasks:TaskGraph.")
-
     def handles_topic(self, topic: str) -> bool:
-        return topic.startswith("domain.") and not topic.startswith(self.SKIPPED)
+        return topic.startswith("domain.") and not topic.startswith(SKIPPED_TOPICS)
 
     def row(self, event: Any, position: int) -> tuple | None:
         """The activity row for an event, or None for an event outside any workspace."""
@@ -137,53 +137,3 @@ class ActivitiesProjection(Projection):
     def apply_batch(self, cur: Cursor, events: Sequence[tuple[Any, int]]) -> None:
         rows = [row for event, position in events if (row := self.row(event, position))]
         copy_rows(cur, "activities", COLUMNS, rows)
-
-
-# Queries -----------------------------------------------------------------------------------
-
-ACTIVITY_COLUMNS = (
-    "a.id, a.workspace_id, a.project_id, a.user_id, a.action, a.object_type, a.object_id,"
-    " a.details, a.created_at, a.position"
-)
-
-
-async def list_activities(
-    conn: AsyncConnection,
-    workspace_id: UUID,
-    *,
-    limit: int,
-    before: int | None = None,
-    project_id: UUID | None = None,
-    user_id: UUID | None = None,
-    object_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """A workspace's feed (or one project's), newest first, keyset on the log position.
-
-    ``since`` is inclusive, ``until`` exclusive.
-    """
-    query = f"SELECT {ACTIVITY_COLUMNS} FROM activities a WHERE a.workspace_id = %s"
-    params: list[Any] = [workspace_id]
-    for column, value in (
-        ("project_id", project_id),
-        ("user_id", user_id),
-        ("object_type", object_type),
-    ):
-        if value is not None:
-            query += f" AND a.{column} = %s"
-            params.append(value)
-    if since is not None:
-        query += " AND a.created_at >= %s"
-        params.append(since)
-    if until is not None:
-        query += " AND a.created_at < %s"
-        params.append(until)
-    if before is not None:
-        query += " AND a.position < %s"
-        params.append(before)
-    query += " ORDER BY a.position DESC LIMIT %s"
-    params.append(limit)
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.authz import add_member
+from tests.support.authz import add_member
 
 PROBLEM = "application/problem+json"
 

@@ -23,7 +23,7 @@ from interfaces.bootstrap import POLICY_NAMES
 from interfaces.http.pagination import encode_cursor
 from projections.control import status
 from projections.registry import all_projections
-from tests.live_server import live_server
+from tests.support.live_server import live_server
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "5")
 ST = str(Path(sys.executable).parent / "st")

@@ -6,8 +6,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from tests.authz import add_member
-from tests.kanban_helpers import create_board, create_card, create_project
+from tests.support.authz import add_member
+from tests.support.kanban import create_board, create_card, create_project
 
 
 def setup(api, client):

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests import (
+from tests.support import (
     authz_comments,
     authz_kanban,
     authz_projects,
     authz_tasks,
     authz_time_tracking,
 )
-from tests.authz import ROLES, Case, World, build_world, expect
+from tests.support.authz import ROLES, Case, World, build_world, expect
 
 WS = "/api/v1/workspaces/{workspace_id}"
 
@@ -125,7 +125,7 @@ OUTSIDE_MATRIX = {
 
 @pytest.fixture(scope="module")
 def role_users(client):
-    from tests.conftest import Api
+    from tests.support.api import Api
 
     api = Api(client)
     return {role: api.register(name=role.title()) for role in ROLES if role != "anon"}

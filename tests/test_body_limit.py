@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import create_app
-from tests.conftest import make_settings
-from tests.live_server import live_server
+from tests.support.databases import make_settings
+from tests.support.live_server import live_server
 
 PROBLEM = "application/problem+json"
 CHUNK = 64 * 1024

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
-
-from application import config
-from interfaces.cli import app
-from tests.projection_helpers import create_workspaces
-
-runner = CliRunner()
-
-
-def invoke(monkeypatch, url: str, *args: str):
-    monkeypatch.setenv("DATABASE_URL", url)
-    config.get_settings.cache_clear()
-    try:
-        return runner.invoke(app, list(args))
-    finally:
-        config.get_settings.cache_clear()
+from tests.support.cli import invoke
+from tests.support.projections import create_workspaces
 
 
 def test_migrate_is_idempotent(monkeypatch, fresh_database_url):

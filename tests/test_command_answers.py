@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import create_app
-from tests.kanban_helpers import create_board, create_project
-from tests.projection_helpers import wait_until
+from tests.support.kanban import create_board, create_project
+from tests.support.projections import wait_until
 
 PROBLEM = "application/problem+json"
 

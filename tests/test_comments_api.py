@@ -12,10 +12,10 @@ import pytest
 from application.errors import Invalid
 from domain.comments import Comment
 from domain.kanban import Card
-from tests.authz import add_member
-from tests.authz_comments import make_card
-from tests.authz_tasks import make_project
-from tests.projection_helpers import wait_until
+from tests.support.authz import add_member
+from tests.support.authz_comments import make_card
+from tests.support.authz_tasks import make_project
+from tests.support.projections import wait_until
 
 PROBLEM = "application/problem+json"
 

@@ -16,8 +16,8 @@ import pytest
 from interfaces.bootstrap import open_event_store
 from projections.rebuild import rebuild
 from projections.registry import all_projections
-from tests.live_server import free_port, wait_healthy, worksync
-from tests.projection_helpers import caught_up, snapshot, wait_until
+from tests.support.live_server import free_port, wait_healthy, worksync
+from tests.support.projections import caught_up, snapshot, wait_until
 
 TABLES = ("workspaces", "workspace_members", "activities")
 

@@ -10,7 +10,7 @@ import jwt
 import psycopg
 from structlog.testing import capture_logs
 
-from tests.projection_helpers import wait_until
+from tests.support.projections import wait_until
 
 PROBLEM = "application/problem+json"
 AUTH = "/api/v1/auth"

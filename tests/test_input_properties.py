@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from application.comments import sanitize
 from application.errors import ApplicationError
-from tests.kanban_helpers import create_board, create_project
-from tests.projection_helpers import caught_up, wait_until
+from tests.support.kanban import create_board, create_project
+from tests.support.projections import caught_up, wait_until
 
 # What pydantic's strip_whitespace removes (Rust's White_Space).
 WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))

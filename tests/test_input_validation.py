@@ -19,7 +19,7 @@ import pytest
 
 from projections import control
 from projections.registry import all_projections
-from tests.kanban_helpers import create_board, create_project
+from tests.support.kanban import create_board, create_project
 
 PROBLEM = "application/problem+json"
 JSON = {"content-type": "application/json"}

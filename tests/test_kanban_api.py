@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.authz import add_member
-from tests.kanban_helpers import board, create_board, create_card, create_project, layout
+from tests.support.authz import add_member
+from tests.support.kanban import board, create_board, create_card, create_project, layout
 
 PROBLEM = "application/problem+json"
 

@@ -14,8 +14,8 @@ import pytest
 from interfaces.bootstrap import open_event_store
 from projections.rebuild import rebuild
 from projections.registry import by_name
-from tests.live_server import live_server
-from tests.projection_helpers import snapshot
+from tests.support.live_server import live_server
+from tests.support.projections import snapshot
 
 CLIENTS = 20
 MOVES_PER_CLIENT = 10

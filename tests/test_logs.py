@@ -14,7 +14,7 @@ import structlog
 import websockets
 
 from interfaces.logs import configure_logging, redact_text
-from tests.live_server import live_server
+from tests.support.live_server import live_server
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 

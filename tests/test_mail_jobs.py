@@ -4,13 +4,9 @@ namespace so parallel xdist workers never consume each other's jobs."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from email.message import EmailMessage
 from typing import Any
 
 import dramatiq
@@ -31,8 +27,9 @@ from interfaces.jobs import (
     run_worker,
     send_email,
 )
+from tests.support.live_server import free_port
+from tests.support.mail import REDIS_URL, Inbox
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 APP_URL = "https://app.example"
 DELIVERY_TIMEOUT = 20.0
 
@@ -51,29 +48,6 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "expires_days": 7,
     },
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler that keeps every received message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.recipients: list[list[str]] = []
-        self.received = threading.Event()
-        self.port = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.received.set()
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture

@@ -31,10 +31,11 @@ from interfaces.http.app import create_app
 from interfaces.jobs import configure_broker
 from interfaces.jobs.mail import OutboxMail, build_message
 from projections.outbox import OutboxItem
-from tests.conftest import Api, make_settings
-from tests.live_server import worksync
-from tests.projection_helpers import wait_until
-from tests.test_mail_jobs import REDIS_URL, Inbox, free_port
+from tests.support.api import Api
+from tests.support.databases import make_settings
+from tests.support.live_server import free_port, worksync
+from tests.support.mail import REDIS_URL, Inbox
+from tests.support.projections import wait_until
 
 APP_URL = "https://app.example"
 

@@ -13,8 +13,8 @@ from interfaces.bootstrap import open_event_store
 from interfaces.http.app import create_app
 from projections.rebuild import rebuild
 from projections.registry import by_name
-from tests.conftest import make_settings
-from tests.projection_helpers import caught_up, snapshot, wait_until
+from tests.support.databases import make_settings
+from tests.support.projections import caught_up, snapshot, wait_until
 
 AUTH = "/api/v1/auth"
 

@@ -20,7 +20,7 @@ from projections.engine import Projector
 from projections.outbox import OutboxDispatcher, OutboxItem
 from projections.policy import Policy, PolicyContext
 from projections.workspaces import WorkspacesProjection
-from tests.projection_helpers import wait_until
+from tests.support.projections import wait_until
 
 
 class Stamper(Policy):

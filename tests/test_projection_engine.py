@@ -21,7 +21,7 @@ from projections.engine import Projector
 from projections.rebuild import rebuild
 from projections.registry import all_projections, by_name
 from projections.workspaces import WorkspacesProjection
-from tests.projection_helpers import (
+from tests.support.projections import (
     caught_up,
     create_workspaces,
     snapshot,

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from interfaces.http.app import create_app
 from projections import control
 from projections.registry import all_projections
-from tests.conftest import Api, make_settings
-from tests.kanban_helpers import create_board, create_card, create_project
-from tests.projection_helpers import caught_up, wait_until
-from tests.test_cli import invoke
+from tests.support.api import Api
+from tests.support.cli import invoke
+from tests.support.databases import make_settings
+from tests.support.kanban import create_board, create_card, create_project
+from tests.support.projections import caught_up, wait_until
 
 NAMES = [p.name for p in all_projections()]
 CARD = {

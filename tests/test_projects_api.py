@@ -10,7 +10,7 @@ from itertools import pairwise
 import psycopg
 import pytest
 
-from tests.authz import add_member
+from tests.support.authz import add_member
 
 PROBLEM = "application/problem+json"
 PROJECTS = "/api/v1/projects"

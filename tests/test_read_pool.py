@@ -19,9 +19,9 @@ from interfaces.http.app import create_app
 from interfaces.logs import configure_logging
 from projections import control
 from projections.registry import all_projections
-from tests.conftest import make_settings
-from tests.http_server import served, terminate_backends, timed
-from tests.kanban_helpers import create_board, create_project
+from tests.support.databases import make_settings
+from tests.support.http_server import served, terminate_backends, timed
+from tests.support.kanban import create_board, create_project
 
 POOL = 4
 LOAD_THREADS = 8

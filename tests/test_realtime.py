@@ -13,8 +13,8 @@ import pytest
 import socketio
 
 from application.config import DEFAULT_JWT_SECRET
-from tests.conftest import _drop, _recreate
-from tests.realtime_helpers import Http, Listener, Server
+from tests.support.databases import drop_database, recreate_database
+from tests.support.realtime import Http, Listener, Server
 
 pytestmark = pytest.mark.slow
 
@@ -22,10 +22,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def server(template_db: str) -> Iterator[Server]:
     name = f"worksync_rt_{uuid.uuid4().hex[:10]}"
-    process = Server(_recreate(name, template_db))
+    process = Server(recreate_database(name, template_db))
     yield process
     process.stop()
-    _drop(name)
+    drop_database(name)
 
 
 def run(scenario) -> None:
@@ -235,10 +235,10 @@ def short_login_server(template_db: str) -> Iterator[Server]:
     """Access tokens live 4 s; logins are checked every 0.3 s."""
     name = f"worksync_rt_{uuid.uuid4().hex[:10]}"
     env = {"JWT_EXPIRES_IN": "4", "REALTIME_AUTH_CHECK_SECONDS": "0.3"}
-    process = Server(_recreate(name, template_db), extra_env=env)
+    process = Server(recreate_database(name, template_db), extra_env=env)
     yield process
     process.stop()
-    _drop(name)
+    drop_database(name)
 
 
 def test_a_socket_is_cut_off_when_its_login_ends_or_its_token_expires(short_login_server):

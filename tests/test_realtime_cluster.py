@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from interfaces.realtime.emitter import LOCK_KEY
-from tests.realtime_helpers import Http, Listener, Server, free_port
+from tests.support.realtime import Http, Listener, Server, free_port
 
 pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("WORKSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import _drop, _recreate
-from tests.realtime_helpers import Http, Listener, Server
+from tests.support.databases import drop_database, recreate_database
+from tests.support.realtime import Http, Listener, Server
 
 pytestmark = pytest.mark.slow
 MOVED = "kanban:card:moved"
@@ -20,10 +20,10 @@ MOVED = "kanban:card:moved"
 @pytest.fixture(scope="module")
 def server(template_db: str) -> Iterator[Server]:
     name = f"worksync_rt_{uuid.uuid4().hex[:10]}"
-    process = Server(_recreate(name, template_db))
+    process = Server(recreate_database(name, template_db))
     yield process
     process.stop()
-    _drop(name)
+    drop_database(name)
 
 
 def run(scenario) -> None:

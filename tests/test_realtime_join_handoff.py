@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from interfaces.realtime.log import Delivery
-from tests.test_realtime_handoff import ROOM, ScriptedLog, positions, subscriber
+from tests.support.scripted_log import ROOM, ScriptedLog, positions, subscriber
 
 V = "w2"
 

@@ -5,10 +5,8 @@ generated log (every context) and on kanban's corner cases."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,10 +19,8 @@ from projections.rebuild import rebuild, rebuild_many
 from projections.rebuild_decoding import FastJSONTranscoder
 from projections.rebuild_parallel import REPLAY_COST, rebuild_parallel, split
 from projections.registry import all_projections, by_name
-from tests.projection_helpers import caught_up, create_workspaces, wait_until
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from rebuild_mix import generate
+from sample_log import generate
+from tests.support.projections import caught_up, create_workspaces, wait_until
 
 COPY = (
     "COPY worksync_events (originator_id, originator_version, topic, state)"
@@ -218,7 +214,7 @@ def test_rebuilding_everything_during_writes_catches_up_and_swaps_all(
 
 
 def test_the_rebuild_command_reports_each_projection_as_json(monkeypatch, fresh_database_url):
-    from tests.test_cli import invoke
+    from tests.support.cli import invoke
 
     store = open_event_store(fresh_database_url, pool_size=1)
     create_workspaces(store, 3)

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from interfaces.http.app import create_app
 from interfaces.http.health import LagWatch
 from projections import control
-from tests.conftest import make_settings
-from tests.live_server import free_port, wait_healthy, worksync
+from tests.support.databases import make_settings
+from tests.support.live_server import free_port, wait_healthy, worksync
 
 SIGN_UP = {"email": "new@example.com", "password": "password123", "name": "New"}
 LOG_IN = {"email": "new@example.com", "password": "password123"}

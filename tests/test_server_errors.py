@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import create_app
-from tests.http_server import served
+from tests.support.http_server import served
 
 PROBLEM = "application/problem+json"
 

@@ -14,9 +14,9 @@ from application.errors import Conflict
 from application.tasks import live_task
 from domain.projects import Project
 from domain.tasks import Task, TaskGraph
-from tests.authz import add_member
-from tests.authz_tasks import make_project
-from tests.projection_helpers import wait_until
+from tests.support.authz import add_member
+from tests.support.authz_tasks import make_project
+from tests.support.projections import wait_until
 
 PROBLEM = "application/problem+json"
 

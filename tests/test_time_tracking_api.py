@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.authz import add_member
-from tests.kanban_helpers import create_board, create_card, create_project
-from tests.time_tracking_helpers import T0, FakeClock, new_tracker, utc
+from tests.support.authz import add_member
+from tests.support.kanban import create_board, create_card, create_project
+from tests.support.time_tracking import T0, FakeClock, new_tracker, utc
 
 PROBLEM = "application/problem+json"
 

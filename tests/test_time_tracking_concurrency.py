@@ -16,7 +16,7 @@ from application.errors import Conflict
 from application.store import EventStore, eventstore_env
 from application.time_tracking import TimeTrackingService
 from domain.time_tracking import TimeEntry, TimeTracker
-from tests.time_tracking_helpers import a_project, new_tracker
+from tests.support.time_tracking import a_project, new_tracker
 
 ROUNDS = 8
 

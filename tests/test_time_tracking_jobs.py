@@ -25,8 +25,8 @@ from interfaces.jobs.time_tracking import (
     close_services,
     make_auto_stop_scheduler,
 )
-from tests.conftest import make_settings
-from tests.time_tracking_helpers import FakeClock, a_project
+from tests.support.databases import make_settings
+from tests.support.time_tracking import FakeClock, a_project
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TIMEOUT = 20.0

@@ -15,9 +15,10 @@ from interfaces.bootstrap import open_event_store
 from interfaces.http.app import create_app
 from projections.rebuild import rebuild
 from projections.registry import by_name
-from tests.conftest import Api, make_settings
-from tests.kanban_helpers import create_board, create_card, create_project
-from tests.time_tracking_helpers import Tracker, utc
+from tests.support.api import Api
+from tests.support.databases import make_settings
+from tests.support.kanban import create_board, create_card, create_project
+from tests.support.time_tracking import Tracker, utc
 
 TABLES = (
     "time_entries",

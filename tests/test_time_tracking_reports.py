@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from projections.time_tracking_reports import day_bounds, iso_week, report
-from tests.authz import add_member
-from tests.kanban_helpers import create_board, create_card, create_project
-from tests.time_tracking_helpers import FakeClock, new_tracker, utc
+from tests.support.authz import add_member
+from tests.support.kanban import create_board, create_card, create_project
+from tests.support.time_tracking import FakeClock, new_tracker, utc
 
 NEW_YORK = ZoneInfo("America/New_York")
 

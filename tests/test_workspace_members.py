@@ -9,7 +9,7 @@ import pytest
 
 from domain.shared import Missing, NotPermitted, RuleBroken
 from domain.workspaces import Workspace
-from tests.authz import add_member
+from tests.support.authz import add_member
 
 PROBLEM = "application/problem+json"
 

@@ -13,8 +13,7 @@ from application.errors import Invalid, NotFound
 from interfaces.http.deps import Conn, CurrentUser
 from interfaces.http.pagination import Page, PageQuery, decode_int_cursor, paginate
 from interfaces.http.schemas import Line
-from projections import activities as queries
-from projections import workspaces as workspace_queries
+from projections import activities_queries, workspaces_queries
 
 router = APIRouter(prefix="/workspaces", tags=["activities"])
 
@@ -65,9 +64,9 @@ async def list_workspace_activities(
             "since must not be after until",
             errors=[{"field": "since", "message": "must not be after until", "type": "range"}],
         )
-    if await workspace_queries.get_for_member(conn, workspace_id, caller.id) is None:
+    if await workspaces_queries.get_for_member(conn, workspace_id, caller.id) is None:
         raise NotFound("workspace not found")
-    rows = await queries.list_activities(
+    rows = await activities_queries.list_activities(
         conn,
         workspace_id,
         limit=page.limit + 1,

@@ -24,7 +24,7 @@ from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
-from projections import comments as queries
+from projections import comments_queries
 
 router = APIRouter(tags=["comments"], route_class=CommandRoute)
 
@@ -84,7 +84,7 @@ def accepted(ident: UUID, position: int | None) -> JSONResponse:
 async def _comment_or_accepted(
     conn: Conn, comment_id: UUID, caller: CurrentUser, caught_up: bool, position: int | None
 ) -> Any:
-    row = await queries.get_comment(conn, comment_id, caller.id) if caught_up else None
+    row = await comments_queries.get_comment(conn, comment_id, caller.id) if caught_up else None
     return CommentOut(**row) if row else accepted(comment_id, position)
 
 
@@ -101,7 +101,7 @@ async def _list(
             type_=kind, object_id=object_id, actor_id=caller.id, action=Action.COMMENT_READ
         )
     )
-    rows = await queries.list_comments(
+    rows = await comments_queries.list_comments(
         conn,
         kind,
         object_id,

@@ -26,7 +26,7 @@ from interfaces.http.schemas import (
     UserOut,
     accepted,
 )
-from projections.identity import get_user, personal_data
+from projections import identity_queries
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -107,7 +107,7 @@ def user_out(user: User) -> UserOut:
 async def token_out(container: Container, conn: Conn, user_id: UUID, pair: Any) -> TokenOut:
     """Tokens and the user: from the read model, or from the log while the read model is
     still catching up (a log-in right after a sign-up must not say "user not found")."""
-    row = await get_user(conn, user_id)
+    row = await identity_queries.get_user(conn, user_id)
     if row is not None:
         out = UserOut(**row)
     else:
@@ -244,7 +244,7 @@ async def update_me(
         answer = accepted("users", caller.id, saved.position)
         answer.headers["Location"] = "/api/v1/auth/me"
         return answer
-    return UserOut(**(await get_user(conn, caller.id)))
+    return UserOut(**(await identity_queries.get_user(conn, caller.id)))
 
 
 @router.put("/password", status_code=status.HTTP_204_NO_CONTENT)
@@ -268,7 +268,7 @@ async def change_password(
 @router.get("/me/export")
 async def export_me(caller: CurrentUser, container: ContainerDep, conn: Conn) -> dict[str, Any]:
     """Everything the service holds about the caller (GDPR data portability)."""
-    data = await personal_data(conn, caller.id)
+    data = await identity_queries.personal_data(conn, caller.id)
     security = await to_thread.run_sync(
         lambda: container.identity.sessions.export(user_id=caller.id)
     )

@@ -12,7 +12,7 @@ from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.identity import client_of
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, AvatarUrl, Line, Name, Strict, UserOut, accepted
-from projections.identity import get_user, list_users
+from projections import identity_queries
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -33,7 +33,7 @@ async def users(
 ) -> Page[UserOut]:
     if caller.role != "admin":
         raise Forbidden("only administrators may list users")
-    rows = await list_users(
+    rows = await identity_queries.list_users(
         conn, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor), search=q
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
@@ -42,7 +42,7 @@ async def users(
 
 @router.get("/{user_id}", response_model=UserOut)
 async def user(user_id: UUID, caller: CurrentUser, conn: Conn) -> UserOut:
-    row = await get_user(conn, user_id)
+    row = await identity_queries.get_user(conn, user_id)
     if row is None or (caller.id != user_id and caller.role != "admin"):
         raise NotFound("user not found")
     return UserOut(**row)
@@ -63,7 +63,7 @@ async def update_user(
     )
     if not caught_up:
         return accepted("users", user_id, saved.position)
-    row = await get_user(conn, user_id)
+    row = await identity_queries.get_user(conn, user_id)
     if row is None:
         raise NotFound("user not found")
     return UserOut(**row)

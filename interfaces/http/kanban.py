@@ -33,13 +33,13 @@ from interfaces.http.pagination import (
     paginate,
 )
 from interfaces.http.schemas import ACCEPTED, Line, accepted, set_etag
-from projections import kanban_queries as q
+from projections import kanban_queries
 
 router = APIRouter(tags=["kanban"], route_class=CommandRoute)
 
 
 async def _column_board(conn: Conn, column_id: UUID, user_id: UUID) -> UUID:
-    row = await q.column(conn, column_id, user_id)
+    row = await kanban_queries.column(conn, column_id, user_id)
     if row is None:
         raise NotFound("column not found")
     return row["board_id"]
@@ -53,7 +53,7 @@ async def _card_or_accepted(
     position: int | None,
     response: Response,
 ) -> Any:
-    row = await q.card(conn, card_id, user_id) if caught_up else None
+    row = await kanban_queries.card(conn, card_id, user_id) if caught_up else None
     if row is None:
         return accepted("cards", card_id, position)
     set_etag(response, row["version"])
@@ -67,9 +67,9 @@ async def _card_or_accepted(
 async def list_boards(
     project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[BoardOut]:
-    if not await q.project_visible(conn, project_id, caller.id):
+    if not await kanban_queries.project_visible(conn, project_id, caller.id):
         raise NotFound("project not found")
-    rows = await q.boards_of_project(
+    rows = await kanban_queries.boards_of_project(
         conn, project_id, caller.id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
@@ -145,7 +145,7 @@ async def update_board(
             board_id=board_id, actor_id=caller.id, expected=expected, **fields
         ),
     )
-    row = await q.board(conn, board_id, caller.id) if caught_up else None
+    row = await kanban_queries.board(conn, board_id, caller.id) if caught_up else None
     if row is None:
         return accepted("boards", board_id, saved.position)
     set_etag(response, row["version"])
@@ -170,15 +170,15 @@ async def delete_board(
 
 @router.get("/boards/{board_id}/columns", response_model=list[ColumnOut])
 async def list_columns(board_id: UUID, caller: CurrentUser, conn: Conn) -> list[ColumnOut]:
-    if await q.board(conn, board_id, caller.id) is None:
+    if await kanban_queries.board(conn, board_id, caller.id) is None:
         raise NotFound("board not found")
-    return [ColumnOut(**r) for r in await q.columns_of_board(conn, board_id)]
+    return [ColumnOut(**r) for r in await kanban_queries.columns_of_board(conn, board_id)]
 
 
 async def _column_out(
     conn: Conn, column_id: UUID, user_id: UUID, caught_up: bool, position: int | None
 ) -> Any:
-    row = await q.column(conn, column_id, user_id) if caught_up else None
+    row = await kanban_queries.column(conn, column_id, user_id) if caught_up else None
     return ColumnOut(**row) if row else accepted("columns", column_id, position)
 
 
@@ -273,7 +273,7 @@ async def list_cards(
     column_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[CardOut]:
     await _column_board(conn, column_id, caller.id)
-    rows = await q.cards_of_column(
+    rows = await kanban_queries.cards_of_column(
         conn, column_id, limit=page.limit + 1, after=decode_int_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["position"],))
@@ -315,7 +315,7 @@ async def create_card(
 
 @router.get("/cards/{card_id}", response_model=CardOut)
 async def get_card(card_id: UUID, caller: CurrentUser, conn: Conn, response: Response) -> CardOut:
-    row = await q.card(conn, card_id, caller.id)
+    row = await kanban_queries.card(conn, card_id, caller.id)
     if row is None:
         raise NotFound("card not found")
     set_etag(response, row["version"])
@@ -389,9 +389,9 @@ async def move_card(
 async def card_activities(
     card_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[CardActivityOut]:
-    if await q.card(conn, card_id, caller.id) is None:
+    if await kanban_queries.card(conn, card_id, caller.id) is None:
         raise NotFound("card not found")
-    rows = await q.card_activities(
+    rows = await kanban_queries.card_activities(
         conn, card_id, limit=page.limit + 1, before=decode_int_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["position"],))

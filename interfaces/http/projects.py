@@ -37,8 +37,7 @@ from interfaces.http.schemas import (
     stripped_line,
 )
 from interfaces.http.schemas import accepted as shared_accepted
-from projections import activities as activity_queries
-from projections import projects as queries
+from projections import activities_queries, projects_queries
 
 router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
 
@@ -124,7 +123,7 @@ def accepted(ident: UUID, position: int | None) -> JSONResponse:
 
 
 async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[str, Any]:
-    row = await queries.get_for_member(conn, project_id, user_id)
+    row = await projects_queries.get_for_member(conn, project_id, user_id)
     if row is None:
         raise NotFound("project not found")
     return row
@@ -139,7 +138,7 @@ async def list_projects(
     status: Status | None = None,
 ) -> Page[ProjectOut]:
     """The projects of every workspace the caller belongs to, oldest first."""
-    rows = await queries.list_for_member(
+    rows = await projects_queries.list_for_member(
         conn,
         caller.id,
         limit=page.limit + 1,
@@ -175,7 +174,7 @@ async def create_project(
             settings=body.settings,
         ),
     )
-    row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
+    row = await projects_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/projects/{saved.value}"
@@ -211,7 +210,7 @@ async def update_project(
             project_id=project_id, actor_id=caller.id, expected_version=expected, **fields
         ),
     )
-    row = await queries.get_for_member(conn, project_id, caller.id) if caught_up else None
+    row = await projects_queries.get_for_member(conn, project_id, caller.id) if caught_up else None
     if row is None:
         return accepted(project_id, saved.position)
     set_etag(response, row["version"])
@@ -254,7 +253,7 @@ async def list_members(
     project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[MemberOut]:
     await visible_project(conn, project_id, caller.id)
-    rows = await queries.list_members(
+    rows = await projects_queries.list_members(
         conn, project_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
@@ -277,7 +276,7 @@ async def add_member(
             project_id=project_id, actor_id=caller.id, user_id=body.user_id, role=body.role
         ),
     )
-    row = await queries.member(conn, project_id, body.user_id) if caught_up else None
+    row = await projects_queries.member(conn, project_id, body.user_id) if caught_up else None
     return MemberOut(**row) if row else accepted(project_id, saved.position)
 
 
@@ -303,7 +302,7 @@ async def project_activity(
 ) -> Page[ActivityOut]:
     """Everything that happened to the project and in it, newest first."""
     project = await visible_project(conn, project_id, caller.id)
-    rows = await activity_queries.list_activities(
+    rows = await activities_queries.list_activities(
         conn,
         project["workspace_id"],
         limit=page.limit + 1,
@@ -346,7 +345,7 @@ class ProjectAnalytics(BaseModel):
 @router.get("/{project_id}/analytics", response_model=ProjectAnalytics)
 async def project_analytics(project_id: UUID, caller: CurrentUser, conn: Conn) -> ProjectAnalytics:
     await visible_project(conn, project_id, caller.id)
-    stats = await queries.analytics(conn, project_id)
+    stats = await projects_queries.analytics(conn, project_id)
     cards, tasks = stats["cards"], stats["tasks"]
     return ProjectAnalytics(
         project_id=project_id,

@@ -37,7 +37,7 @@ from interfaces.http.schemas import (
     stripped_line,
 )
 from interfaces.http.schemas import accepted as shared_accepted
-from projections import tasks as queries
+from projections import tasks_queries
 
 router = APIRouter(tags=["tasks"], route_class=CommandRoute)
 
@@ -168,7 +168,7 @@ async def list_tasks(
         "milestone_id": milestone_id,
         "parent_task_id": parent_task_id,
     }
-    rows = await queries.list_tasks(
+    rows = await tasks_queries.list_tasks(
         conn,
         project_id,
         filters=filters,
@@ -199,7 +199,7 @@ async def create_task(
             project_id=project_id, actor_id=caller.id, **body.model_dump()
         ),
     )
-    row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
+    row = await tasks_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/tasks/{saved.value}"
@@ -209,7 +209,7 @@ async def create_task(
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
 async def get_task(task_id: UUID, caller: CurrentUser, conn: Conn, response: Response) -> TaskOut:
-    row = await queries.get_for_member(conn, task_id, caller.id)
+    row = await tasks_queries.get_for_member(conn, task_id, caller.id)
     if row is None:
         raise NotFound("task not found")
     set_etag(response, row["version"])
@@ -233,7 +233,7 @@ async def update_task(
             task_id=task_id, actor_id=caller.id, expected_version=expected, **fields
         ),
     )
-    row = await queries.get_for_member(conn, task_id, caller.id) if caught_up else None
+    row = await tasks_queries.get_for_member(conn, task_id, caller.id) if caught_up else None
     if row is None:
         return accepted(task_id, saved.position)
     set_etag(response, row["version"])

@@ -39,7 +39,7 @@ from interfaces.http.time_tracking_schemas import (
     entry_out,
     settings_out,
 )
-from projections import time_tracking_queries as q
+from projections import time_tracking_queries
 
 router = APIRouter(tags=["time tracking"], route_class=CommandRoute)
 
@@ -89,7 +89,7 @@ async def list_entries(
         tags=tags,
         is_running=running,
     )
-    rows = await q.list_entries(
+    rows = await time_tracking_queries.list_entries(
         conn,
         caller.id,
         MANAGERS,
@@ -127,7 +127,7 @@ async def create_entry(
             tags=body.tags,
         ),
     )
-    row = await q.entry(conn, saved.value, caller.id) if caught_up else None
+    row = await time_tracking_queries.entry(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/time-entries/{saved.value}"
     return _entry_response(
         row, saved.value, saved.position, response, container.time_tracking.now()
@@ -162,7 +162,7 @@ async def update_entry(
             entry_id=entry_id, actor_id=caller.id, expected=expected, **fields
         ),
     )
-    row = await q.entry(conn, entry_id, caller.id) if caught_up else None
+    row = await time_tracking_queries.entry(conn, entry_id, caller.id) if caught_up else None
     return _entry_response(row, entry_id, saved.position, response, container.time_tracking.now())
 
 
@@ -191,7 +191,7 @@ async def _timer_response(
 ) -> Any:
     saved, caught_up = await run_command(container, command)
     entry_id = container.time_tracking.check_toggled(saved)
-    row = await q.entry(conn, entry_id, caller) if caught_up else None
+    row = await time_tracking_queries.entry(conn, entry_id, caller) if caught_up else None
     return _entry_response(row, entry_id, saved.position, response, container.time_tracking.now())
 
 
@@ -218,7 +218,7 @@ async def start_timer(
             tags=body.tags,
         ),
     )
-    row = await q.entry(conn, saved.value, caller.id) if caught_up else None
+    row = await time_tracking_queries.entry(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/time-entries/{saved.value}"
     return _entry_response(
         row, saved.value, saved.position, response, container.time_tracking.now()
@@ -270,7 +270,7 @@ async def resume_timer(
 @router.get("/time-tracking/active", response_model=TimeEntryOut | None)
 async def active_timer(caller: CurrentUser, container: ContainerDep, conn: Conn) -> Any:
     """Your open timer (running or paused), or null."""
-    row = await q.active_timer(conn, caller.id)
+    row = await time_tracking_queries.active_timer(conn, caller.id)
     return entry_out(row, container.time_tracking.now()) if row else None
 
 
@@ -376,7 +376,7 @@ async def report(
 @router.get("/time-tracking/settings", response_model=SettingsOut, name="get_settings")
 async def read_settings(caller: CurrentUser, conn: Conn) -> SettingsOut:
     """Your time tracking settings (the defaults until you change one)."""
-    return settings_out(await q.settings(conn, caller.id), caller.id)
+    return settings_out(await time_tracking_queries.settings(conn, caller.id), caller.id)
 
 
 @router.put("/time-tracking/settings", response_model=SettingsOut, responses=ACCEPTED)
@@ -389,7 +389,7 @@ async def update_settings(
     saved, caught_up = await run_command(
         container, lambda: container.time_tracking.update_settings(user_id=caller.id, **fields)
     )
-    row = await q.settings(conn, caller.id) if caught_up else None
+    row = await time_tracking_queries.settings(conn, caller.id) if caught_up else None
     if row is None:
         pending = Accepted(id=caller.id, position=saved.position).model_dump(mode="json")
         return JSONResponse(

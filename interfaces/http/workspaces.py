@@ -17,7 +17,7 @@ from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, JsonObject, Name, Token, set_etag
 from interfaces.http.schemas import accepted as shared_accepted
-from projections import workspaces as queries
+from projections import workspaces_queries
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"], route_class=CommandRoute)
 
@@ -61,7 +61,7 @@ def accepted(ident: UUID, position: int | None) -> JSONResponse:
 
 @router.get("", response_model=Page[WorkspaceOut])
 async def list_workspaces(caller: CurrentUser, conn: Conn, page: PageQuery) -> Page[WorkspaceOut]:
-    rows = await queries.list_for_member(
+    rows = await workspaces_queries.list_for_member(
         conn, caller.id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, next_cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
@@ -87,7 +87,9 @@ async def create_workspace(
             settings=body.settings,
         ),
     )
-    row = await queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
+    row = (
+        await workspaces_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
+    )
     if row is None:
         return accepted(saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/workspaces/{saved.value}"
@@ -99,7 +101,7 @@ async def create_workspace(
 async def get_workspace(
     workspace_id: UUID, caller: CurrentUser, conn: Conn, response: Response
 ) -> WorkspaceOut:
-    row = await queries.get_for_member(conn, workspace_id, caller.id)
+    row = await workspaces_queries.get_for_member(conn, workspace_id, caller.id)
     if row is None:
         raise NotFound("workspace not found")
     set_etag(response, row["version"])
@@ -124,7 +126,11 @@ async def update_workspace(
             workspace_id=workspace_id, actor_id=caller.id, expected_version=expected, **fields
         ),
     )
-    row = await queries.get_for_member(conn, workspace_id, caller.id) if caught_up else None
+    row = (
+        await workspaces_queries.get_for_member(conn, workspace_id, caller.id)
+        if caught_up
+        else None
+    )
     if row is None:
         return accepted(workspace_id, saved.position)
     set_etag(response, row["version"])
@@ -203,7 +209,7 @@ class InviteOut(BaseModel):
 async def _member_or_accepted(
     conn: Conn, workspace_id: UUID, user_id: UUID, caught_up: bool, position: int | None
 ) -> Any:
-    row = await queries.member(conn, workspace_id, user_id) if caught_up else None
+    row = await workspaces_queries.member(conn, workspace_id, user_id) if caught_up else None
     return MemberOut(**row) if row else accepted(workspace_id, position)
 
 
@@ -211,9 +217,9 @@ async def _member_or_accepted(
 async def list_members(
     workspace_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
 ) -> Page[MemberOut]:
-    if await queries.get_for_member(conn, workspace_id, caller.id) is None:
+    if await workspaces_queries.get_for_member(conn, workspace_id, caller.id) is None:
         raise NotFound("workspace not found")
-    rows = await queries.list_members(
+    rows = await workspaces_queries.list_members(
         conn, workspace_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))

@@ -39,7 +39,7 @@ from interfaces.realtime.emitter import LogEmitter
 from interfaces.realtime.fanout import LOG_EVENT, Fanout, RedisFanoutManager, make_manager
 from interfaces.realtime.log import Delivery, LogReader, log_channel, log_head
 from interfaces.realtime.subscriber import Subscriber
-from projections.identity import ended_logins, get_user
+from projections import identity_queries
 
 if TYPE_CHECKING:
     from interfaces.bootstrap import Container
@@ -160,7 +160,7 @@ class RealtimeHub:
         except Unauthorized as e:
             raise socketio.exceptions.ConnectionRefusedError(f"unauthorized: {e}") from None
         async with container.pool.connection() as conn:
-            user = await get_user(conn, claims.user_id, claims.session_id)
+            user = await identity_queries.get_user(conn, claims.user_id, claims.session_id)
             head = await log_head(conn)  # before the checks: a later removal is replayed
         if user is None or not user["is_active"]:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized: session ended")
@@ -299,7 +299,7 @@ class RealtimeHub:
         rest = [(sid, user, session) for sid, (user, session, _) in logins.items()]
         rest = [login for login in rest if login[0] not in expired]
         async with self._container().pool.connection() as conn:
-            ended = await ended_logins(conn, rest)
+            ended = await identity_queries.ended_logins(conn, rest)
         for sid in expired:
             await self._cut(sid, "access token expired")
         for sid in ended:

@@ -19,13 +19,17 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from application.audit import plain
-from projections.activities import describe, project_of, workspace_of
+from projections.activities import (
+    META,
+    SECRET,
+    SKIPPED_TOPICS,
+    describe,
+    project_of,
+    workspace_of,
+)
 from projections.base import actor_of
 
-SKIPPED = ("domain.identity:", "domain.tasks:TaskGraph.")
 EVERYONE = "*"
-META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
-SECRET = {"password_hash", "token_hash", "email_hash"}
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ class Route:
 
 
 def skipped(topic: str) -> bool:
-    return topic.startswith(SKIPPED)
+    return topic.startswith(SKIPPED_TOPICS)
 
 
 def route(event: Any, position: int) -> Route | None:

@@ -1,4 +1,4 @@
-"""Authorization matrix rows for the comments endpoints (see tests/authz.py), and a helper that
+"""Authorization matrix rows for the comments endpoints (see tests/support/authz.py), and a helper that
 makes a card by saving Board and Card aggregates (the kanban API comes separately)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 from domain.kanban import Board, Card
-from tests.authz import Case, World, expect
-from tests.authz_tasks import project_of, task_of
+from tests.support.authz import Case, World, expect
+from tests.support.authz_tasks import project_of, task_of
 
 CARD_COMMENTS = "/api/v1/cards/{card_id}/comments"
 TASK_COMMENTS = "/api/v1/tasks/{task_id}/comments"

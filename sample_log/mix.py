@@ -1,4 +1,4 @@
-"""The rest of the generated log (see bench/rebuild_data.py): time tracking, administration,
+"""The rest of the generated log (see sample_log/world.py): time tracking, administration,
 the weighted activity mix, the deletions at the end, and ``generate``."""
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from rebuild_data import Sink, World
-
 from domain.shared import DomainError
 from domain.time_tracking import TimeEntry
+from sample_log.world import Sink, World
 
 
 class Mix(World):

@@ -1,4 +1,4 @@
-"""Authorization matrix rows for the time tracking endpoints (see tests/authz.py).
+"""Authorization matrix rows for the time tracking endpoints (see tests/support/authz.py).
 
 Everyone tracks and reads their own time; viewers may not track; a workspace's managers
 (owner, admin) read and change everyone's entries there; a plain member may not see a
@@ -14,7 +14,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.authz import Case, World, expect
+from tests.support.authz import Case, World, expect
 
 OWN = expect(200, 200, 200, 200, 200)
 IN_PROJECT = expect(200, 200, 200, 200, 404)

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from application.store import EventStore
 from domain.projects import Project
 from domain.workspaces import Workspace
-from tests.kanban_helpers import create_project
+from tests.support.kanban import create_project
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # a Monday
 

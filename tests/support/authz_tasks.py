@@ -1,4 +1,4 @@
-"""Authorization matrix rows for the tasks endpoints (see tests/authz.py), and helpers that
+"""Authorization matrix rows for the tasks endpoints (see tests/support/authz.py), and helpers that
 make a project (through the projects API when it is there, else by saving the aggregate)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from domain.projects import Project
-from tests.authz import Case, World, expect
+from tests.support.authz import Case, World, expect
 
 PROJECT_TASKS = "/api/v1/projects/{project_id}/tasks"
 TASK = "/api/v1/tasks/{task_id}"

@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import uvicorn
 
-from tests.live_server import free_port
+from tests.support.live_server import free_port
 
 
 @contextmanager

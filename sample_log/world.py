@@ -1,7 +1,7 @@
 """A realistic event log for the rebuild benchmark, made by the real domain aggregates.
 
 ``World`` (here) holds the aggregates and makes the setup, card, task and comment commands;
-bench/rebuild_mix.py adds time tracking and administration and ``generate(mapper, target,
+sample_log/mix.py adds time tracking and administration and ``generate(mapper, target,
 sink)``, which drives the aggregates of every context the way the
 application services do (same aggregates saved together, same order), encodes each event with
 the application's mapper (personal fields encrypted per user) and hands the stored rows to

@@ -1,8 +1,8 @@
-"""Authorization matrix rows for the kanban endpoints (see tests/authz.py)."""
+"""Authorization matrix rows for the kanban endpoints (see tests/support/authz.py)."""
 
 from __future__ import annotations
 
-from tests.authz import Case, World, expect
+from tests.support.authz import Case, World, expect
 
 READ = expect(200, 200, 200, 200, 404)
 

@@ -1,4 +1,4 @@
-"""Authorization matrix rows for the projects and activity-feed endpoints (see tests/authz.py).
+"""Authorization matrix rows for the projects and activity-feed endpoints (see tests/support/authz.py).
 
 Reads are open to every role, writes to owner/admin/member, deletion to owner/admin; a
 signed-in outsider gets 404 (the project does not exist for them), anon 401.
@@ -6,7 +6,7 @@ signed-in outsider gets 404 (the project does not exist for them), anon 401.
 
 from __future__ import annotations
 
-from tests.authz import Case, World, expect
+from tests.support.authz import Case, World, expect
 
 P = "/api/v1/projects/{project_id}"
 

@@ -1,0 +1,47 @@
+"""Test databases on the real PostgreSQL (``WORKSYNC_TEST_ADMIN_URL``), and the settings the
+tests run with."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import psycopg
+
+from application.config import Settings
+
+ADMIN_URL = os.environ.get(
+    "WORKSYNC_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def url_of(dbname: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
+    info["dbname"] = dbname
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+def recreate_database(dbname: str, template: str | None = None) -> str:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{dbname}"{suffix}')
+    return url_of(dbname)
+
+
+def drop_database(dbname: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "bcrypt_rounds": 4,
+        "db_pool_size": 4,
+        "projection_wait_timeout": 10.0,
+        "log_level": "warning",
+        "rate_limit_enabled": False,  # tests/test_rate_limits.py covers the limits
+    }
+    values.update(overrides)
+    return Settings(**values)
