@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} $(BIN)/pytest -p no:cacheprovider tests/test_api_fuzz.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_WORKERS=$${FUZZ_WORKERS:-1} $(BIN)/pytest -p no:cacheprovider tests/test_api_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage .coverage.*
