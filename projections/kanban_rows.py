@@ -22,6 +22,7 @@ them (a column deleted or turning done).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from psycopg import Cursor
@@ -63,6 +64,7 @@ RENUMBER_COLUMNS = (
     " (ORDER BY rank, id) - 1)::int AS pos FROM kanban_columns WHERE board_id = %s) r"
     " WHERE c.id = r.id AND c.position IS DISTINCT FROM r.pos"
 )
+BOARD = "UPDATE kanban_boards SET version = %s, updated_at = %s WHERE id = %s"
 BOARDS = (
     "UPDATE kanban_boards b SET version = u.version, updated_at = u.updated_at"
     " FROM unnest(%s::uuid[], %s::int4[], %s::timestamptz[]) AS u(id, version, updated_at)"
@@ -305,7 +307,11 @@ class KanbanRows:
             columns = [c for c in self.columns if c is not None]
             self.cur.execute(RENUMBER_CARDS, (columns,), prepare=True)
             self.columns = set()
-        if self.boards:
+        if len(self.boards) == 1:  # live: one board, plain values
+            ((board_id, (version, stamp)),) = self.boards.items()
+            self.cur.execute(BOARD, (version, stamp, board_id), prepare=True)
+            self.boards = {}
+        elif self.boards:
             ids = list(self.boards)
             versions = [self.boards[b][0] for b in ids]
             stamps = [self.boards[b][1] for b in ids]
@@ -320,27 +326,38 @@ class KanbanRows:
         for card_id, values in cards.items():
             groups.setdefault(tuple(sorted(values)), []).append(card_id)
         for keys, ids in groups.items():
-            names, types, sets, params = ["id"], ["uuid"], [], [ids]
+            columns: list[list[Any]] = [ids]
             for key in keys:
                 if key == "done":
-                    names += ["done_set", "done_at"]
-                    types += ["bool", "timestamptz"]
-                    sets.append(DONE)
-                    params.append([cards[i]["done"][0] for i in ids])
-                    params.append([cards[i]["done"][1] for i in ids])
-                    continue
-                array_type, assignment = CARD_INPUTS[key]
-                names.append(key)
-                types.append(array_type)
-                sets.append(assignment)
-                params.append([cards[i][key] for i in ids])
-            arrays = ", ".join(f"%s::{t}[]" for t in types)
-            self.cur.execute(
-                f"UPDATE kanban_cards c SET {', '.join(sets)} FROM unnest({arrays})"
-                f" AS u({', '.join(names)}) WHERE c.id = u.id",
-                params,
-                prepare=True,
-            )
+                    columns.append([cards[i]["done"][0] for i in ids])
+                    columns.append([cards[i]["done"][1] for i in ids])
+                else:
+                    columns.append([cards[i][key] for i in ids])
+            one = len(ids) == 1  # one row (live): plain values, no arrays to send
+            params = [c[0] for c in columns] if one else columns
+            self.cur.execute(_card_update(keys, one), params, prepare=True)
+
+
+@cache
+def _card_update(keys: tuple[str, ...], one: bool) -> str:
+    """UPDATE of the card rows of ids from parallel arrays, or of one row from plain values."""
+    names, types, sets = ["id"], ["uuid"], []
+    for key in keys:
+        if key == "done":
+            names += ["done_set", "done_at"]
+            types += ["bool", "timestamptz"]
+            sets.append(DONE)
+        else:
+            array_type, assignment = CARD_INPUTS[key]
+            names.append(key)
+            types.append(array_type)
+            sets.append(assignment)
+    if one:
+        values = ", ".join(f"%s::{t} AS {n}" for t, n in zip(types, names, strict=True))
+        source = f"(SELECT {values}) AS u"
+    else:
+        source = f"unnest({', '.join(f'%s::{t}[]' for t in types)}) AS u({', '.join(names)})"
+    return f"UPDATE kanban_cards c SET {', '.join(sets)} FROM {source} WHERE c.id = u.id"
 
 
 WRITERS: dict[type, Callable[[KanbanRows, Any], None]] = {
