@@ -4,29 +4,22 @@ column; WIP limits are checked here, in one place, on create and on move."""
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
-from fractional_indexing import generate_key_between
 
-from domain.shared import Gone, Missing, RuleBroken
+from domain.kanban_layout import BoardLayout, WipLimitReached, key_between
+from domain.shared import Gone, RuleBroken
+
+__all__ = ["CARD_PRIORITIES", "Board", "Card", "WipLimitReached", "key_between"]
 
 CARD_PRIORITIES = ("low", "medium", "high", "urgent")
 
 
-class WipLimitReached(RuleBroken):
-    code = "wip-limit"
-
-
-def key_between(before: str | None, after: str | None) -> str:
-    return generate_key_between(before, after)
-
-
-class Board(Aggregate):
+class Board(BoardLayout, Aggregate):
     @event("Created")
     def __init__(
         self,
@@ -46,81 +39,13 @@ class Board(Aggregate):
         self.cards: dict[str, dict[str, str]] = {}  # card id -> column id, rank
         self.deleted = False
 
-    # Queries on the aggregate's state --------------------------------------------------------
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Board:
-        """A command's working copy of a cached board, made cheaply: a card's place is
-        replaced, never changed in place, so the card map is copied shallowly (a generic deep
-        copy of a 200-card board was a sixth of a move's CPU)."""
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone.cards = dict(self.cards)
-        clone.columns = {key: dict(column) for key, column in self.columns.items()}
-        clone.settings = copy.deepcopy(self.settings, memo)
-        clone._pending_events = list(self._pending_events)
-        return clone
-
     def _check_live(self) -> None:
         if self.deleted:
             raise Gone("board not found")
 
-    def column(self, column_id: UUID | str) -> dict[str, Any]:
-        column = self.columns.get(str(column_id))
-        if column is None:
-            raise Missing("column not found")
-        return column
-
-    def column_order(self) -> list[str]:
-        return sorted(self.columns, key=lambda c: self.columns[c]["rank"])
-
-    def cards_in(self, column_id: UUID | str, *, excluding: str | None = None) -> list[str]:
-        """Card ids of a column, in order."""
-        column_id = str(column_id)
-        ids = [c for c, p in self.cards.items() if p["column_id"] == column_id and c != excluding]
-        return sorted(ids, key=lambda c: self.cards[c]["rank"])
-
-    def position_of(self, card_id: UUID | str) -> tuple[str, int]:
-        place = self.cards.get(str(card_id))
-        if place is None:
-            raise Missing("card not found")
-        return place["column_id"], self.cards_in(place["column_id"]).index(str(card_id))
-
-    def _rank_among(self, ranks: list[str], position: int | None) -> str:
-        """A key that puts an item at ``position`` among ``ranks`` (None or past the end: last)."""
-        if position is None or position >= len(ranks):
-            return key_between(ranks[-1] if ranks else None, None)
-        position = max(0, position)
-        return key_between(ranks[position - 1] if position > 0 else None, ranks[position])
-
-    def _card_rank(
-        self,
-        column_id: str,
-        position: int | None,
-        card_id: str | None,
-        before: str | None = None,
-        after: str | None = None,
-    ) -> str:
-        ids = self.cards_in(column_id, excluding=card_id)
-        if before is not None or after is not None:
-            neighbour = before if before is not None else after
-            if neighbour not in ids:
-                raise RuleBroken("the neighbour card is not in the target column")
-            index = ids.index(neighbour)
-            position = index if before is not None else index + 1
-        return self._rank_among([self.cards[c]["rank"] for c in ids], position)
-
-    def _check_wip(self, column_id: str, card_id: str | None, override_reason: str | None) -> None:
-        column = self.columns[column_id]
-        limit = column["wip_limit"]
-        count = len(self.cards_in(column_id, excluding=card_id))
-        if limit is not None and count + 1 > limit and not override_reason:
-            raise WipLimitReached(
-                f"column '{column['name']}' is at its WIP limit of {limit}; pass an override"
-                " with a reason to exceed it",
-                column_id=column_id,
-                wip_limit=limit,
-                card_count=count,
-            )
+    def _scope(self) -> dict[str, UUID]:
+        """The fields every board event carries besides its own."""
+        return {"workspace_id": self.workspace_id, "project_id": self.project_id}
 
     # Board -----------------------------------------------------------------------------------
 
@@ -128,12 +53,7 @@ class Board(Aggregate):
         self._check_live()
         changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if changes:
-            self._updated(
-                actor_id=actor_id,
-                workspace_id=self.workspace_id,
-                project_id=self.project_id,
-                changes=changes,
-            )
+            self._updated(actor_id=actor_id, **self._scope(), changes=changes)
 
     @event("Updated")
     def _updated(
@@ -144,12 +64,7 @@ class Board(Aggregate):
 
     def delete(self, actor_id: UUID) -> None:
         self._check_live()
-        self._deleted(
-            actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
-            card_ids=list(self.cards),
-        )
+        self._deleted(actor_id=actor_id, **self._scope(), card_ids=list(self.cards))
 
     @event("Deleted")
     def _deleted(
@@ -176,8 +91,7 @@ class Board(Aggregate):
         rank = self._rank_among([self.columns[c]["rank"] for c in order], position)
         self._column_added(
             actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
+            **self._scope(),
             column_id=column_id,
             name=name,
             rank=rank,
@@ -215,11 +129,7 @@ class Board(Aggregate):
         changes = {k: v for k, v in fields.items() if column[k] != v}
         if changes:
             self._column_updated(
-                actor_id=actor_id,
-                workspace_id=self.workspace_id,
-                project_id=self.project_id,
-                column_id=column_id,
-                changes=changes,
+                actor_id=actor_id, **self._scope(), column_id=column_id, changes=changes
             )
 
     @event("ColumnUpdated")
@@ -240,13 +150,7 @@ class Board(Aggregate):
         if self.column_order().index(str(column_id)) == min(max(position, 0), len(order)):
             return
         rank = self._rank_among([self.columns[c]["rank"] for c in order], position)
-        self._column_moved(
-            actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
-            column_id=column_id,
-            rank=rank,
-        )
+        self._column_moved(actor_id=actor_id, **self._scope(), column_id=column_id, rank=rank)
 
     @event("ColumnMoved")
     def _column_moved(
@@ -274,26 +178,10 @@ class Board(Aggregate):
                 )
             if str(target_column_id) == str(column_id):
                 raise RuleBroken("the target column is the column being deleted")
-            target = self.column(target_column_id)
-            existing = len(self.cards_in(target_column_id))
-            limit = target["wip_limit"]
-            if limit is not None and existing + len(cards) > limit and not override_reason:
-                raise WipLimitReached(
-                    f"moving {len(cards)} cards would exceed the WIP limit of {limit} of"
-                    f" column '{target['name']}'",
-                    column_id=str(target_column_id),
-                    wip_limit=limit,
-                    card_count=existing,
-                )
-            ids = self.cards_in(target_column_id)
-            last = self.cards[ids[-1]]["rank"] if ids else None
-            for card_id in cards:
-                last = key_between(last, None)
-                moved.append([card_id, last])
+            moved = self._appended(cards, target_column_id, override_reason)
         self._column_deleted(
             actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
+            **self._scope(),
             column_id=column_id,
             target_column_id=target_column_id,
             moved=moved,
@@ -332,8 +220,7 @@ class Board(Aggregate):
         rank = self._card_rank(str(column_id), position, None)
         self._card_placed(
             actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
+            **self._scope(),
             card_id=card_id,
             column_id=column_id,
             rank=rank,
@@ -380,14 +267,12 @@ class Board(Aggregate):
             before=str(before_card_id) if before_card_id else None,
             after=str(after_card_id) if after_card_id else None,
         )
-        ids = self.cards_in(to_column, excluding=key)
-        to_position = sum(1 for c in ids if self.cards[c]["rank"] < rank)
+        to_position = self.position_at(to_column, rank, key)
         if to_column == from_column and to_position == from_position:
             return False
         self._card_moved(
             actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
+            **self._scope(),
             card_id=card_id,
             from_column_id=UUID(from_column),
             column_id=column_id,
@@ -420,11 +305,7 @@ class Board(Aggregate):
         self._check_live()
         column_id, _ = self.position_of(card_id)
         self._card_removed(
-            actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
-            card_id=card_id,
-            column_id=UUID(column_id),
+            actor_id=actor_id, **self._scope(), card_id=card_id, column_id=UUID(column_id)
         )
 
     @event("CardRemoved")
@@ -468,6 +349,14 @@ class Card(Aggregate):
         if self.deleted:
             raise Gone("card not found")
 
+    def _scope(self) -> dict[str, UUID]:
+        """The fields every card event carries besides its own."""
+        return {
+            "workspace_id": self.workspace_id,
+            "project_id": self.project_id,
+            "board_id": self.board_id,
+        }
+
     def edit(self, actor_id: UUID, **fields: Any) -> None:
         """Change content fields; an assignee change is its own event (kanban:card:assigned)."""
         self._check_live()
@@ -476,19 +365,11 @@ class Card(Aggregate):
         assignee = fields.pop("assignee_id", self.assignee_id)
         changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if changes:
-            self._updated(
-                actor_id=actor_id,
-                workspace_id=self.workspace_id,
-                project_id=self.project_id,
-                board_id=self.board_id,
-                changes=changes,
-            )
+            self._updated(actor_id=actor_id, **self._scope(), changes=changes)
         if assignee != self.assignee_id:
             self._assigned(
                 actor_id=actor_id,
-                workspace_id=self.workspace_id,
-                project_id=self.project_id,
-                board_id=self.board_id,
+                **self._scope(),
                 assignee_id=assignee,
                 previous_assignee_id=self.assignee_id,
             )
@@ -521,9 +402,7 @@ class Card(Aggregate):
         self._check_live()
         self._deleted(
             actor_id=actor_id,
-            workspace_id=self.workspace_id,
-            project_id=self.project_id,
-            board_id=self.board_id,
+            **self._scope(),
         )
 
     @event("Deleted")

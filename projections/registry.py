@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from projections.activities import ActivitiesProjection
 from projections.base import Projection
+from projections.card_activities import CardActivitiesProjection
 from projections.comments import CommentsProjection
 from projections.identity import UsersProjection
-from projections.kanban import CardActivitiesProjection, KanbanProjection
+from projections.kanban import KanbanProjection
 from projections.projects import ProjectsProjection
 from projections.tasks import TasksProjection
 from projections.time_tracking import TimeTrackingProjection
