@@ -136,10 +136,10 @@ def realtime() -> None:
     from interfaces.realtime import run_emitter
 
     settings = get_settings()
-    configure_logging(settings.log_level)
     if not settings.redis_url:
         console.print("[red]a dedicated real-time emitter needs REDIS_URL[/red]")
         raise typer.Exit(2)
+    configure_logging(settings.log_level)
     url = _database_url()
     mapper = open_event_store(url, pool_size=1).mapper
     console.print("real-time emitter running (standing by while another holds the lock)")
@@ -157,10 +157,10 @@ def worker(
     from interfaces.jobs.broker import run_worker
 
     settings = get_settings()
-    configure_logging(settings.log_level)
     if not settings.redis_url:
         console.print("[red]the job worker needs REDIS_URL[/red]")
         raise typer.Exit(2)
+    configure_logging(settings.log_level)
     run_worker(settings, processes=processes, threads=threads)
 
 
