@@ -14,6 +14,8 @@ from application.errors import Invalid, NotFound
 from application.store import EventStore
 from domain.comments import Comment
 from domain.kanban import Board, Card
+from domain.milestones import Milestone
+from domain.milestones_templates import MilestoneTemplate
 from domain.projects import Project
 from domain.tasks import Task
 from domain.workspaces import Workspace
@@ -25,6 +27,8 @@ AUDITABLE: dict[str, type] = {
     "card": Card,
     "task": Task,
     "comment": Comment,
+    "milestone": Milestone,
+    "milestone_template": MilestoneTemplate,
 }
 META = {"originator_id", "originator_version", "timestamp"}
 

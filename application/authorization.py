@@ -36,6 +36,9 @@ class Action(StrEnum):
     TIME_READ = "time:read"  # one's own time entries and reports
     TIME_TRACK = "time:track"  # timers and one's own entries
     TIME_MANAGE = "time:manage"  # everyone's entries in the workspace: read, edit, delete
+    MILESTONE_READ = "milestone:read"  # milestones, deliverables, templates, reports
+    MILESTONE_WRITE = "milestone:write"  # create, update; deliverables; templates; apply one
+    MILESTONE_DELETE = "milestone:delete"  # a milestone or a template: as a project's content
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -58,6 +61,9 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TIME_READ: ALL_ROLES,
     Action.TIME_TRACK: WRITERS,
     Action.TIME_MANAGE: MANAGERS,
+    Action.MILESTONE_READ: ALL_ROLES,
+    Action.MILESTONE_WRITE: WRITERS,
+    Action.MILESTONE_DELETE: MANAGERS,  # as Action.PROJECT_DELETE
 }
 
 

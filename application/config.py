@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     ready_max_lag: int = Field(default=1000, ge=0, validation_alias="READY_MAX_LAG")
     ready_lag_seconds: float = Field(default=30.0, ge=0, validation_alias="READY_LAG_SECONDS")
     log_level: str = Field(default="info", validation_alias="LOG_LEVEL")
+    # The critical path counts a task's estimated hours in working days of this many hours.
+    working_hours_per_day: float = Field(
+        default=8.0, gt=0, le=24, validation_alias="WORKING_HOURS_PER_DAY"
+    )
 
     # Request limits (interfaces/http/body_limit.py): larger bodies get 413 while streaming
     # (JSON bodies, and any other media type); free-form JSON fields (settings) deeper or

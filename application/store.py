@@ -38,6 +38,7 @@ from psycopg.conninfo import conninfo_to_dict
 from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from application.personal_data import KeyStore, PersonalDataMapper
 from domain.kanban import Board
+from domain.milestones import MilestonePlan
 from domain.shared import DomainError, Gone, Missing, NotPermitted
 from domain.tasks import TaskGraph
 from domain.time_tracking import TimeTracker
@@ -163,6 +164,7 @@ class EventStore(Application):
         Board: 100,
         TaskGraph: 100,
         TimeTracker: 100,
+        MilestonePlan: 100,
     }
 
     def __init__(self, env: dict | None = None) -> None:

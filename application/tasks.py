@@ -12,6 +12,7 @@ from application.access import live_project, require, role_in
 from application.authorization import Action
 from application.errors import Invalid, NotFound
 from application.store import EventStore, Saved, check_version
+from domain.milestones import Milestone
 from domain.projects import Project
 from domain.tasks import CONTENT_FIELDS, Task, TaskGraph
 
@@ -68,6 +69,17 @@ class TasksService:
             if linked is None or linked.deleted or linked.project_id != project_id:
                 raise invalid(field, f"task {task_id} is not a task of this project")
 
+    def _check_milestone(self, project_id: UUID, milestone_id: UUID | None) -> None:
+        """A task's milestone must be a live milestone of the same project."""
+        if milestone_id is None:
+            return
+        try:
+            milestone = self.store.load(Milestone, milestone_id, copy=False)
+        except NotFound:
+            milestone = None
+        if milestone is None or milestone.deleted or milestone.project_id != project_id:
+            raise invalid("milestone_id", f"{milestone_id} is not a milestone of this project")
+
     # Commands ------------------------------------------------------------------------------
 
     def create(
@@ -96,6 +108,7 @@ class TasksService:
                 project_id, "parent_task_id", [parent_task_id] if parent_task_id else []
             )
             self._check_linked(project_id, "dependencies", dependencies)
+            self._check_milestone(project_id, milestone_id)
             task = Task(
                 workspace_id=project.workspace_id,
                 project_id=project_id,
@@ -142,6 +155,8 @@ class TasksService:
                 task.change_parent(actor_id, parent)
                 task.change_dependencies(actor_id, dependencies)
                 changed.append(graph)
+            if fields.get("milestone_id", task.milestone_id) != task.milestone_id:
+                self._check_milestone(project_id, fields["milestone_id"])
             if "assignee_id" in fields:
                 self._check_assignee(task.workspace_id, fields["assignee_id"])
                 task.assign(actor_id, fields["assignee_id"])

@@ -1,7 +1,8 @@
 """Tasks read model: the ``tasks`` table (its member-scoped queries are in projections/tasks_queries.py).
 
 ``completed_at`` is the timestamp of the event that moved the task into 'done' (cleared when it
-leaves 'done'); a project's deletion removes its tasks (the spec's ON DELETE CASCADE).
+leaves 'done'); a project's deletion removes its tasks (the spec's ON DELETE CASCADE), a milestone's deletion
+unlinks them (ON DELETE SET NULL).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
+from domain.milestones import Milestone
 from domain.projects import Project
 from domain.tasks import Task
 from projections.base import Projection, handles
@@ -117,3 +119,10 @@ class TasksProjection(TrackedTime, Projection):
     @handles(Project.Deleted)
     def project_deleted(self, cur: Cursor, e: Any, position: int) -> None:
         cur.execute("DELETE FROM tasks WHERE project_id = %s", (e.originator_id,))
+
+    @handles(Milestone.Deleted)
+    def milestone_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        """The spec's ON DELETE SET NULL (the milestones policy unlinks the tasks too)."""
+        cur.execute(
+            "UPDATE tasks SET milestone_id = NULL WHERE milestone_id = %s", (e.originator_id,)
+        )

@@ -15,7 +15,9 @@ from interfaces.http.deps import ContainerDep, CurrentUser
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
-ObjectType = Literal["workspace", "project", "board", "card", "task", "comment"]
+ObjectType = Literal[
+    "workspace", "project", "board", "card", "task", "comment", "milestone", "milestone_template"
+]
 
 
 class AuditEvent(BaseModel):

@@ -42,7 +42,7 @@ class Name:
     grant: str | None = None  # user id field who may follow it again
 
 
-W, P, B, C, T, M, TE = (
+W, P, B, C, T, M, TE, MS = (
     "domain.workspaces:Workspace.",
     "domain.projects:Project.",
     "domain.kanban:Board.",
@@ -50,7 +50,9 @@ W, P, B, C, T, M, TE = (
     "domain.tasks:Task.",
     "domain.comments:Comment.",
     "domain.time_tracking:TimeEntry.",
+    "domain.milestones:Milestone.",
 )
+DELIVERABLE = ("deliverable", "deliverable_id")
 MEMBER = ("user_id",)
 
 EVENT_NAMES: dict[str, Name] = {
@@ -103,6 +105,19 @@ EVENT_NAMES: dict[str, Name] = {
     TE + "Recorded": Name("time:entry:created", notify=MEMBER),
     TE + "Updated": Name("time:entry:updated", notify=MEMBER),
     TE + "Deleted": Name("time:entry:deleted", notify=MEMBER),
+    # Milestones: the spec's five, and names of the same shape for the others. A status
+    # change other than completion, assignees and dependencies are milestone:updated.
+    MS + "Created": Name("milestone:created"),
+    MS + "Updated": Name("milestone:updated"),
+    MS + "StatusChanged": Name("milestone:updated"),
+    MS + "AssigneesChanged": Name("milestone:updated"),
+    MS + "DependenciesChanged": Name("milestone:updated"),
+    MS + "Completed": Name("milestone:completed"),
+    MS + "ProgressUpdated": Name("milestone:progress:updated"),
+    MS + "DeliverableAdded": Name("milestone:deliverable:added", *DELIVERABLE),
+    MS + "DeliverableUpdated": Name("milestone:deliverable:updated", *DELIVERABLE),
+    MS + "DeliverableRemoved": Name("milestone:deliverable:deleted", *DELIVERABLE),
+    MS + "Deleted": Name("milestone:deleted"),
 }
 
 
