@@ -65,6 +65,8 @@ RULES_BEYOND_SCHEMA = "|".join(
         r"/activit",  # since not after until
         r"/time-tracking/settings$",  # a time zone of the server's IANA database
         r"/projects$|/projects/\{project_id\}(/members)?$",  # owner, member: of the workspace
+        r"/milestones$|/milestones/\{milestone_id\}$",  # assignees: members of the workspace
+        r"/milestone-templates",  # depends_on and milestone: indexes in range, no cycle
         # e-mail addresses on domains reserved for special use (RFC 6761) are refused
         r"/auth/(register|login|forgot-password)$|/invite$|/members$",
     )
@@ -107,6 +109,14 @@ def seed(base: str) -> dict[str, Any]:
                     "description": "work",
                 },
             )["id"]
+            milestone = post(
+                f"/projects/{project}/milestones", {"title": "M", "due_date": "2030-01-31"}
+            )["id"]
+            deliverable = post(f"/milestones/{milestone}/deliverables", {"title": "D"})["id"]
+            template = post(
+                "/milestone-templates",
+                {"workspace_id": ws, "name": "T", "milestones_data": [{"title": "One"}]},
+            )["id"]
             invite = post(f"/workspaces/{ws}/invite", {"email": f"invitee{n}@example.com"})
             sets.append(
                 {
@@ -118,6 +128,9 @@ def seed(base: str) -> dict[str, Any]:
                     "task_id": task,
                     "comment_id": comment,
                     "entry_id": entry,
+                    "milestone_id": milestone,
+                    "deliverable_id": deliverable,
+                    "template_id": template,
                     "object_id": card,
                     "token": invite["token"],
                 }
@@ -142,6 +155,7 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         "body.workspace_id": live["workspace_id"],
         "body.project_id": live["project_id"],
         "body.user_id": ids["other_id"],
+        "body.template_id": live["template_id"],
     }
     lines = [
         f"hooks = {json.dumps(str(HOOKS))}",

@@ -319,3 +319,16 @@ def test_templates_and_applying_one(plan, api):
     )
     assert plan.delete(f"/milestone-templates/{template['id']}").status_code == 204
     assert plan.get(f"/milestone-templates/{template['id']}").status_code == 404
+
+
+def test_from_template_is_its_own_route(plan):
+    """/milestones/from-template is not a milestone id: other methods are 405, naming POST."""
+    response = plan.put("/milestones/from-template", {"title": "x"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert plan.get("/milestones/from-template").status_code == 405
+    assert plan.get("/milestones/not-a-uuid").status_code == 404
+    milestone = plan.milestone()
+    assert plan.client.options(f"/api/v1/milestones/{milestone['id']}").headers["allow"] == (
+        "DELETE, GET, PUT"
+    )

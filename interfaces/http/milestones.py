@@ -44,6 +44,9 @@ from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import milestones_queries
 
 router = APIRouter(tags=["milestones"], route_class=CommandRoute)
+# Only a UUID is a milestone's id here: /milestones/from-template is another route (a PUT to it
+# is 405, not a milestone id that fails to parse).
+MILESTONE_ID = "{milestone_id:uuid}"
 TEMPLATE_DATA = {"milestones_data": "milestones", "deliverables_data": "deliverables"}
 
 
@@ -134,7 +137,7 @@ async def create_milestone(
     )
 
 
-@router.get("/milestones/{milestone_id}", response_model=MilestoneDetail)
+@router.get(f"/milestones/{MILESTONE_ID}", response_model=MilestoneDetail)
 async def get_milestone(
     milestone_id: UUID, caller: CurrentUser, conn: Conn, response: Response
 ) -> MilestoneDetail:
@@ -146,7 +149,7 @@ async def get_milestone(
     return detail
 
 
-@router.put("/milestones/{milestone_id}", response_model=MilestoneDetail, responses=ACCEPTED)
+@router.put(f"/milestones/{MILESTONE_ID}", response_model=MilestoneDetail, responses=ACCEPTED)
 async def update_milestone(
     milestone_id: UUID,
     body: MilestoneUpdate,
@@ -173,7 +176,7 @@ async def update_milestone(
     )
 
 
-@router.delete("/milestones/{milestone_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(f"/milestones/{MILESTONE_ID}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_milestone(
     milestone_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
