@@ -3,8 +3,8 @@ milestones, working-day calendars, and a milestone's progress derived from its t
 
 The critical path is the textbook method (forward pass for the earliest start and finish,
 backward pass for the latest, total slack = latest start - earliest start), linear in items
-plus edges: one topological order (the standard library's ``graphlib``, which also names a
-cycle), one pass each way. Durations are integers (hundredths of an hour), so zero slack is
+plus edges: one topological order (Kahn's; the standard library's ``graphlib`` names a cycle
+when there is one), one pass each way. Durations are integers (hundredths of an hour), so zero slack is
 exactly zero.
 """
 
@@ -31,7 +31,7 @@ class ScheduleCycle(RuleBroken):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Timing:
     """One item's place in the schedule, in the duration's unit from the project's start."""
 
@@ -46,7 +46,7 @@ class Timing:
 
     @property
     def critical(self) -> bool:
-        return self.slack == 0
+        return self.latest_start == self.earliest_start
 
 
 @dataclass(frozen=True)
@@ -59,71 +59,106 @@ class Schedule:
 
 def critical_path(durations: Mapping[str, int], edges: Iterable[tuple[str, str]]) -> Schedule:
     """The schedule of items with these durations, where an edge (a, b) says b starts after
-    a finishes. Edges naming unknown items are ignored. A cycle raises ScheduleCycle."""
-    predecessors: dict[str, list[str]] = {item: [] for item in durations}
-    successors: dict[str, list[str]] = {item: [] for item in durations}
+    a finishes. Edges naming unknown items are ignored. A cycle raises ScheduleCycle.
+
+    Items are numbered and the passes run over lists (Kahn's topological order, then one
+    pass forward and one back): linear in items + edges. Only when some items are left out
+    of the order, i.e. they lie on or behind a cycle, does ``graphlib`` name a cycle."""
+    names = list(durations)
+    index = {name: i for i, name in enumerate(names)}
+    length_of = [durations[name] for name in names]
+    n = len(names)
+    predecessors: list[list[int]] = [[] for _ in range(n)]
+    successors: list[list[int]] = [[] for _ in range(n)]
     for before, after in edges:
-        if before in predecessors and after in predecessors and before != after:
-            predecessors[after].append(before)
-            successors[before].append(after)
-        elif before == after and before in predecessors:
+        a, b = index.get(before), index.get(after)
+        if a is None or b is None:
+            continue
+        if a == b:
             raise ScheduleCycle([before, before])
-    try:
-        order = list(TopologicalSorter(predecessors).static_order())
-    except CycleError as e:
-        cycle = [str(n) for n in e.args[1]]
-        raise ScheduleCycle(cycle) from None
-    earliest_finish: dict[str, int] = {}
-    earliest_start: dict[str, int] = {}
-    for item in order:
-        start = max((earliest_finish[p] for p in predecessors[item]), default=0)
-        earliest_start[item] = start
-        earliest_finish[item] = start + durations[item]
-    length = max(earliest_finish.values(), default=0)
-    latest_start: dict[str, int] = {}
-    latest_finish: dict[str, int] = {}
-    for item in reversed(order):
-        finish = min((latest_start[s] for s in successors[item]), default=length)
-        latest_finish[item] = finish
-        latest_start[item] = finish - durations[item]
+        predecessors[b].append(a)
+        successors[a].append(b)
+    waiting = [len(p) for p in predecessors]
+    order = [i for i in range(n) if waiting[i] == 0]
+    for i in order:  # grows while it is walked: Kahn's algorithm
+        for s in successors[i]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                order.append(s)
+    if len(order) < n:
+        raise ScheduleCycle(_a_cycle(names, predecessors, waiting))
+    earliest_start = [0] * n
+    earliest_finish = [0] * n
+    for i in order:
+        start = 0
+        for p in predecessors[i]:
+            if earliest_finish[p] > start:
+                start = earliest_finish[p]
+        earliest_start[i] = start
+        earliest_finish[i] = start + length_of[i]
+    length = max(earliest_finish, default=0)
+    latest_start = [0] * n
+    latest_finish = [0] * n
+    for i in reversed(order):
+        finish = length
+        for s in successors[i]:
+            if latest_start[s] < finish:
+                finish = latest_start[s]
+        latest_finish[i] = finish
+        latest_start[i] = finish - length_of[i]
     timings = {
-        item: Timing(earliest_start[item], earliest_finish[item], latest_start[item], finish)
-        for item, finish in latest_finish.items()
+        names[i]: Timing(earliest_start[i], earliest_finish[i], latest_start[i], latest_finish[i])
+        for i in order
     }
-    return Schedule(order, timings, length, _chain(order, timings, successors, predecessors))
+    chain = _chain(order, earliest_start, earliest_finish, latest_start, successors, predecessors)
+    return Schedule([names[i] for i in order], timings, length, [names[i] for i in chain])
+
+
+def _a_cycle(names: list[str], predecessors: list[list[int]], waiting: list[int]) -> list[str]:
+    """A cycle among the items Kahn's algorithm could not order, found by graphlib, as a
+    path where each item waits for the next."""
+    left = {i for i, w in enumerate(waiting) if w > 0}
+    graph = {i: [p for p in predecessors[i] if p in left] for i in left}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as e:
+        return [names[i] for i in reversed(e.args[1])]
+    raise AssertionError("unordered items without a cycle")  # pragma: no cover
 
 
 def _chain(
-    order: list[str],
-    timings: dict[str, Timing],
-    successors: dict[str, list[str]],
-    predecessors: dict[str, list[str]],
-) -> list[str]:
+    order: list[int],
+    earliest_start: list[int],
+    earliest_finish: list[int],
+    latest_start: list[int],
+    successors: list[list[int]],
+    predecessors: list[list[int]],
+) -> list[int]:
     """One critical chain: a critical item without predecessors that starts at 0, then at each
     step a critical successor that starts when the current one finishes, to an item that
     finishes at the project's end. First in topological order at each choice."""
-    rank = {item: i for i, item in enumerate(order)}
-    starts = [
-        i
-        for i in order
-        if timings[i].critical and not predecessors[i] and timings[i].earliest_start == 0
-    ]
-    if not starts:
+    rank = {item: r for r, item in enumerate(order)}
+
+    def critical(i: int) -> bool:
+        return latest_start[i] == earliest_start[i]
+
+    start = next(
+        (i for i in order if critical(i) and not predecessors[i] and earliest_start[i] == 0),
+        None,
+    )
+    if start is None:
         return []
-    chain = [starts[0]]
+    chain = [start]
     while True:
-        current = timings[chain[-1]]
-        following = sorted(
-            (
-                s
-                for s in successors[chain[-1]]
-                if timings[s].critical and timings[s].earliest_start == current.earliest_finish
-            ),
-            key=rank.__getitem__,
-        )
+        current = chain[-1]
+        following = [
+            s
+            for s in successors[current]
+            if critical(s) and earliest_start[s] == earliest_finish[current]
+        ]
         if not following:
             return chain
-        chain.append(following[0])
+        chain.append(min(following, key=rank.__getitem__))
 
 
 # Working days -------------------------------------------------------------------------------
