@@ -10,13 +10,17 @@ then runs wrk once per benchmark:
   workspace_read    100% GET /api/v1/workspaces/{id}
   card_move         100% PUT /api/v1/cards/{id}/move, all on the one board
   board_read        100% GET /api/v1/boards/{id} (200 cards)
+  milestone_list    100% GET /api/v1/projects/{id}/milestones (1,000 milestones; filters)
+  critical_path     100% GET /api/v1/projects/{id}/critical-path (10,000 tasks, 30,000
+                    dependencies), BENCH_CP_CONNECTIONS (2) connections
 
 Progress and wrk's own report go to stderr; the last line of stdout is one JSON object.
 
 Environment (all optional):
   BENCH_SECONDS       seconds per wrk run (10)
   BENCH_ONLY          comma-separated benchmarks or groups to run: workspace, kanban,
-                      workspace_create, workspace_read, card_move, board_read (all)
+                      milestones, workspace_create, workspace_read, card_move, board_read,
+                      milestone_list, critical_path (all)
   BENCH_USERS         users registered for the workspace benchmarks (50)
   BENCH_KANBAN_USERS  users acting on the board: its workspace's owner + members (8)
   BENCH_CONNECTIONS   wrk connections (32)
@@ -67,6 +71,11 @@ from lib import (
     write_lag_lua_data,
     write_lua_data,
 )
+from milestones import (
+    check_critical_path,
+    create_milestone_project,
+    write_milestones_lua_data,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -85,11 +94,20 @@ class Benchmark:
     script: str  # in bench/
     mode: str  # the script's first argument
     command: bool  # appends events and waits for projections
+    connections: int | None = None  # wrk connections for this one (BENCH_CONNECTIONS)
 
 
 LAG_RATE = int(os.environ.get("BENCH_LAG_RATE") or 500)  # commands/s for projection_lag
 LAG_BOARDS = 16  # one per user, in the user's own workspace
 LAG_CARDS_PER_COLUMN = 8
+# The milestones benchmarks share one project (bench/milestones.py).
+MILESTONE_USERS = 4  # the project's workspace: its owner and 3 members
+CP_TASKS = int(os.environ.get("BENCH_CP_TASKS") or 10_000)
+CP_DEPENDENCIES = int(os.environ.get("BENCH_CP_DEPENDENCIES") or 30_000)
+CP_MILESTONES = int(os.environ.get("BENCH_MILESTONES") or 1_000)
+# The critical path is one heavy read: one request per API worker at a time, so its latency
+# is the request's own, not a queue's.
+CP_CONNECTIONS = int(os.environ.get("BENCH_CP_CONNECTIONS") or 2)
 
 BENCHMARKS = (
     Benchmark("workspace_create", "workspace", "workspaces.lua", "create", command=True),
@@ -97,6 +115,15 @@ BENCHMARKS = (
     Benchmark("card_move", "kanban", "kanban.lua", "move", command=True),
     Benchmark("board_read", "kanban", "kanban.lua", "read", command=False),
     Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
+    Benchmark("milestone_list", "milestones", "milestones.lua", "list", command=False),
+    Benchmark(
+        "critical_path",
+        "milestones",
+        "milestones.lua",
+        "critical",
+        command=False,
+        connections=CP_CONNECTIONS,
+    ),
 )
 REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
 REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
@@ -273,6 +300,7 @@ def main() -> int:
             n_users if "workspace" in groups else 0,
             kanban_users if "kanban" in groups else 0,
             LAG_BOARDS if "lag" in groups else 0,
+            MILESTONE_USERS if "milestones" in groups else 0,
         )
         log(
             f"setup (not measured): {count} users, one workspace each; "
@@ -315,6 +343,26 @@ def main() -> int:
             ]
             data_files["lag.lua"] = tmp / "lag.lua"
             write_lag_lua_data(boards, data_files["lag.lua"])
+        if "milestones" in groups:
+            log(
+                f"setup: a project of {CP_MILESTONES} milestones, {CP_TASKS} tasks and "
+                f"{CP_DEPENDENCIES} dependencies in a new workspace of user 0's, "
+                f"{MILESTONE_USERS - 1} members"
+            )
+            planned = create_milestone_project(
+                base_url,
+                database_url,
+                users[0],
+                users[1:MILESTONE_USERS],
+                milestones=CP_MILESTONES,
+                tasks=CP_TASKS,
+                dependencies=CP_DEPENDENCIES,
+            )
+            lag, drained = wait_for_projections(base_url, timeout=600)
+            log(f"setup: projections drained in {drained}s (lag {lag})")
+            check_critical_path(base_url, planned)
+            data_files["milestones.lua"] = tmp / "milestones.lua"
+            write_milestones_lua_data(planned, data_files["milestones.lua"])
         log(f"setup took {time.monotonic() - started:.1f}s")
 
         meter = CpuMeter(
@@ -326,7 +374,9 @@ def main() -> int:
         )
         waits = WaitSampler(admin_url, db_name)
         for bench in benches:
-            log(f"wrk: {bench.name}, -t{threads} -c{connections} -d{seconds}s")
+            conns = bench.connections or connections
+            wrk_threads = min(threads, conns)
+            log(f"wrk: {bench.name}, -t{wrk_threads} -c{conns} -d{seconds}s")
             if profiler:
                 pids = {"api": api_worker_pid(server)}
                 if bench.command:
@@ -341,8 +391,9 @@ def main() -> int:
             wrk_before = children_cpu_seconds()
             machine_before = machine_busy_seconds()
             result, report = run_wrk(
-                base_url, bench, data_files[bench.script], seconds, threads, connections
+                base_url, bench, data_files[bench.script], seconds, wrk_threads, conns
             )
+            result["connections"] = conns
             cpu = meter.stop()
             cpu["wrk"] = children_cpu_seconds() - wrk_before
             cpu["machine"] = machine_busy_seconds() - machine_before  # includes all of the above
@@ -409,6 +460,14 @@ def main() -> int:
     }
     if "workspace" in groups:
         config["users"] = n_users
+    if "milestones" in groups:
+        config["milestones"] = {
+            "users": MILESTONE_USERS,
+            "milestones": CP_MILESTONES,
+            "tasks": CP_TASKS,
+            "dependencies": CP_DEPENDENCIES,
+            "critical_path_connections": CP_CONNECTIONS,
+        }
     if "kanban" in groups:
         config["kanban"] = {
             "users": kanban_users,
