@@ -332,3 +332,29 @@ def test_from_template_is_its_own_route(plan):
     assert plan.client.options(f"/api/v1/milestones/{milestone['id']}").headers["allow"] == (
         "DELETE, GET, PUT"
     )
+
+
+def test_the_activity_feed_and_audit_replay_cover_milestones(plan):
+    milestone = plan.milestone(title="First title")
+    path = f"/milestones/{milestone['id']}"
+    plan.ok(plan.put(path, {"title": "Second title", "progress": 40}))
+    plan.ok(plan.post(f"{path}/deliverables", {"title": "Spec"}), 201)
+    feed = plan.get(f"/workspaces/{plan.workspace['id']}/activities", params={"limit": 200})
+    seen = {
+        (a["object_type"], a["action"])
+        for a in feed.json()["data"]
+        if a["object_id"] == milestone["id"]
+    }
+    assert {
+        ("milestone", "created"),
+        ("milestone", "updated"),
+        ("milestone", "progress_updated"),
+        ("milestone", "deliverable_added"),
+    } <= seen
+    assert not any(a["object_type"] == "milestone_plan" for a in feed.json()["data"])
+    then = plan.get(f"/audit/milestone/{milestone['id']}", params={"version": 1}).json()
+    assert then["state"]["title"] == "First title"
+    assert then["state"]["progress"] == 0
+    now = plan.get(f"/audit/milestone/{milestone['id']}", params={"version": 4}).json()
+    assert now["state"]["title"] == "Second title"
+    assert next(iter(now["state"]["deliverables"].values()))["title"] == "Spec"

@@ -366,3 +366,26 @@ def test_template_data_is_checked():
     cyclic = [{"title": "A", "depends_on": [1]}, {"title": "B", "depends_on": [0]}]
     assert "cycle" in template_problem(cyclic, [])[1]
     assert template_problem([one], [{"milestone": 3}])[0] == "deliverables.0.milestone"
+
+
+def test_milestone_events_get_the_spec_names():
+    from interfaces.realtime.names import route
+
+    milestone = new_milestone()
+    deliverable = uuid.uuid4()
+    milestone.update(ACTOR, title="Renamed")
+    milestone.set_progress(ACTOR, 10)
+    milestone.add_deliverable(ACTOR, deliverable, "D", None, "code", "pending", None)
+    milestone.change_status(ACTOR, "completed")
+    routes = [route(e, n) for n, e in enumerate(milestone.collect_events(), 1)]
+    assert [r.name for r in routes] == [
+        "milestone:created",
+        "milestone:updated",
+        "milestone:progress:updated",
+        "milestone:deliverable:added",
+        "milestone:completed",
+    ]
+    assert routes[3].payload["resource"] == {"type": "deliverable", "id": str(deliverable)}
+    assert routes[0].rooms == {f"workspace:{milestone.workspace_id}"}
+    plan = MilestonePlan(workspace_id=uuid.uuid4(), project_id=uuid.uuid4(), actor_id=ACTOR)
+    assert [route(e, 1) for e in plan.collect_events()] == [None]  # bookkeeping: not sent
