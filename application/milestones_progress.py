@@ -4,8 +4,8 @@ progress, current as tasks change (``Milestone.ProgressUpdated``, pushed live as
 
 It reacts to the tasks' events with the tasks' state as the log has it when it reacts: each
 reaction recounts one task (idempotent), so a re-run after a crash counts the same. A task
-moved from one milestone to another leaves the first: the project's MilestonePlan names the
-milestones that may still count it.
+moved from one milestone to another, or deleted, leaves the milestone it had before the event
+(the task's previous version in the log).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from application.errors import NotFound
-from domain.milestones import Milestone, MilestonePlan, task_entry
+from domain.milestones import Milestone, task_entry
 from domain.tasks import Task
 from projections.base import handles
 from projections.policy import Policy, PolicyContext
@@ -33,18 +33,15 @@ class MilestoneProgressPolicy(Policy):
         except NotFound:
             return None
 
-    def _counting(self, ctx: PolicyContext, task: Task) -> list[Milestone]:
-        """The project's live milestones that count this task now."""
-        try:
-            plan = ctx.load(MilestonePlan, MilestonePlan.id_for(task.project_id))
-        except NotFound:
-            return []
-        found = []
-        for milestone_id in plan.milestones:
-            milestone = self._milestone(ctx, milestone_id)
-            if milestone is not None and str(task.id) in milestone.tasks:
-                found.append(milestone)
-        return found
+    def _milestone_before(self, ctx: PolicyContext, e: Any, task: Task) -> UUID | None:
+        """The task's milestone before this event: for a deletion its last one, for a change
+        of milestone the one of the task's previous version (read from the log)."""
+        if isinstance(e, Task.Deleted):
+            return task.milestone_id
+        repository = getattr(self.loader, "repository", None)
+        if repository is None:  # pragma: no cover - the service's loader is the EventStore
+            return None
+        return repository.get(e.originator_id, version=e.originator_version - 1).milestone_id
 
     @handles(Task.Created, Task.Updated, Task.StatusChanged, Task.Deleted)
     def task_changed(self, ctx: PolicyContext, e: Any) -> None:
@@ -55,18 +52,16 @@ class MilestoneProgressPolicy(Policy):
         task = ctx.load(Task, e.originator_id)
         target = None if task.deleted else self._milestone(ctx, task.milestone_id)
         if target is not None and (target.deleted or target.project_id != task.project_id):
-            if not target.deleted:  # a link made before links were checked: not counted
-                target = None
-            else:  # linked while the milestone was being deleted: unlink it
+            if target.deleted:  # linked while the milestone was being deleted: unlink it
                 task.update(e.actor_id, milestone_id=None)
                 ctx.save(task)
-                target = None
+            target = None  # (another project's: a link made before links were checked)
         moved = isinstance(e, Task.Updated) and "milestone_id" in e.changes
         if moved or isinstance(e, Task.Deleted):
-            for milestone in self._counting(ctx, task):
-                if target is None or milestone.id != target.id:
-                    milestone.count_task(e.actor_id, task.id, None)
-                    ctx.save(milestone)
+            before = self._milestone(ctx, self._milestone_before(ctx, e, task))
+            if before is not None and (target is None or before.id != target.id):
+                before.count_task(e.actor_id, task.id, None)
+                ctx.save(before)
         if target is not None:
             target.count_task(e.actor_id, task.id, task_entry(task.status, task.estimated_hours))
             ctx.save(target)
