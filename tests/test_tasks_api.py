@@ -59,6 +59,17 @@ def create(client, team: Team, by: dict | None = None, **body) -> dict:
     return response.json()
 
 
+def new_milestone(client, team: Team) -> str:
+    """A milestone of the team's project (a task's milestone_id must name one)."""
+    response = client.post(
+        f"/api/v1/projects/{team.project_id}/milestones",
+        json={"title": "M", "due_date": "2030-01-31"},
+        headers=team.owner["headers"],
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 def put(client, task_id: str, user: dict, body: dict, **headers):
     return client.put(f"/api/v1/tasks/{task_id}", json=body, headers={**user["headers"], **headers})
 
@@ -71,7 +82,7 @@ def get(client, task_id: str, user: dict):
 
 
 def test_create_then_get_sees_every_field(client, team):
-    milestone = str(uuid.uuid4())
+    milestone = new_milestone(client, team)
     created = create(
         client,
         team,
@@ -178,7 +189,7 @@ def test_stale_if_match_is_412_and_changes_nothing(client, team):
 
 
 def test_list_filters_combine_and_pages_walk_every_task_once(client, team):
-    milestone = str(uuid.uuid4())
+    milestone = new_milestone(client, team)
     parent = create(client, team, title="Parent")
     made = [
         create(client, team, title="T1", status="in_progress", priority="high"),
