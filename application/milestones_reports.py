@@ -43,12 +43,16 @@ class Network:
     milestones: list[dict[str, Any]]
 
 
-async def network(conn: AsyncConnection, project_id: UUID, hours_per_day: float) -> Network:
+async def network(
+    conn: AsyncConnection, project_id: UUID, hours_per_day: float, *, report: bool = False
+) -> Network:
     project = await milestones_queries.project_dates(conn, project_id)
     if project is None:
         raise NotFound("project not found")
     tasks = await milestones_queries.plan_tasks(conn, project_id)
-    milestones = await milestones_queries.plan_milestones(conn, project_id)
+    milestones = await milestones_queries.plan_milestones(
+        conn, project_id, with_deliverables=report
+    )
     kinds: dict[str, str] = {}
     titles: dict[str, str] = {}
     durations: dict[str, int] = {}
@@ -184,7 +188,7 @@ async def milestone_report(
     finish after its due date) or on track, with the reasons; deliverables done and pending;
     its linked tasks' estimated and tracked hours."""
     today = today or datetime.now(UTC).date()
-    net = await network(conn, project_id, hours_per_day)
+    net = await network(conn, project_id, hours_per_day, report=True)
     try:
         schedule: Schedule | None = critical_path(net.durations, net.edges)
     except ScheduleCycle:

@@ -205,16 +205,24 @@ async def milestone_task_hours(conn: AsyncConnection, project_id: UUID) -> list[
     )
 
 
-async def plan_milestones(conn: AsyncConnection, project_id: UUID) -> list[dict[str, Any]]:
-    """Every milestone of the project, with its deliverables counted by status."""
+async def plan_milestones(
+    conn: AsyncConnection, project_id: UUID, *, with_deliverables: bool = False
+) -> list[dict[str, Any]]:
+    """Every milestone of the project by due date (``with_deliverables``: its deliverables
+    counted, done and pending)."""
+    counts = (
+        ", coalesce(d.done, 0) AS deliverables_done, coalesce(d.pending, 0) AS"
+        " deliverables_pending FROM milestones ms LEFT JOIN (SELECT milestone_id,"
+        " count(*) FILTER (WHERE status = 'completed') AS done,"
+        " count(*) FILTER (WHERE status <> 'completed') AS pending"
+        " FROM deliverables GROUP BY milestone_id) d ON d.milestone_id = ms.id"
+        if with_deliverables
+        else " FROM milestones ms"
+    )
     return await _all(
         conn,
         "SELECT ms.id::text AS id, ms.title, ms.due_date, ms.status::text AS status,"
-        " ms.progress, ms.dependencies, ms.created_at,"
-        " (SELECT count(*) FROM deliverables d WHERE d.milestone_id = ms.id"
-        "  AND d.status = 'completed') AS deliverables_done,"
-        " (SELECT count(*) FROM deliverables d WHERE d.milestone_id = ms.id"
-        "  AND d.status <> 'completed') AS deliverables_pending"
-        " FROM milestones ms WHERE ms.project_id = %s ORDER BY ms.due_date, ms.id",
+        f" ms.progress, ms.dependencies, ms.created_at{counts}"
+        " WHERE ms.project_id = %s ORDER BY ms.due_date, ms.id",
         (project_id,),
     )
