@@ -17,11 +17,11 @@ import bcrypt
 import jwt
 from eventsourcing.persistence import IntegrityError
 
+from application.adapters.sessions import Client, SessionStore
+from application.adapters.store import EventStore, Saved
 from application.config import Settings
 from application.errors import Conflict, Forbidden, NotFound, Unauthorized
 from application.mail import LinkTokens
-from application.sessions import Client, SessionStore
-from application.store import EventStore, Saved
 from domain.identity import EmailIndex, PasswordReset, User, normalize_email
 from domain.workspaces import Workspace
 

@@ -20,9 +20,9 @@ from typing import Any
 from uuid import UUID
 
 from application.access import live_project, role_in
+from application.adapters.store import Saved, check_version
 from application.authorization import Action, authorize
 from application.errors import Conflict, NotFound
-from application.store import Saved, check_version
 from application.time_tracking_base import (
     AutoStopOutcome,
     AutoStopped,
@@ -70,7 +70,7 @@ class TimeTrackingService(TimeTrackingBase):
         def command() -> tuple[UUID, list[Any]]:
             now = self.now()
             started.clear()
-            project = live_project(self.store, project_id, user_id, Action.TIME_TRACK)
+            project = live_project(self.store, project_id, user_id, Action.TIME_TRACKING_TRACK)
             tracker, running, settled = self._with_timer(user_id, now)
             settings = tracker.settings
             text = self._description(settings, description)
@@ -134,7 +134,7 @@ class TimeTrackingService(TimeTrackingBase):
                 raise NoTimer("you have no running timer")
             if resume:
                 role = role_in(self.store, entry.workspace_id, user_id)
-                authorize(role, Action.TIME_TRACK, what="time entry")
+                authorize(role, Action.TIME_TRACKING_TRACK, what="time entry")
                 entry.resume(user_id, now)
             else:
                 entry.pause(user_id, now)
@@ -219,7 +219,7 @@ class TimeTrackingService(TimeTrackingBase):
 
         def command() -> tuple[UUID, list[Any]]:
             self._check_times(self.now(), start, end)
-            project = live_project(self.store, project_id, user_id, Action.TIME_TRACK)
+            project = live_project(self.store, project_id, user_id, Action.TIME_TRACKING_TRACK)
             tracker = self._tracker(user_id)
             settings = tracker.settings
             task, task_type = self._target(project, task_id)
@@ -261,7 +261,7 @@ class TimeTrackingService(TimeTrackingBase):
             project_id = changes.get("project_id", entry.project_id)
             project = self.store.load(Project, project_id, "project")
             if project_id != entry.project_id:
-                project = live_project(self.store, project_id, actor_id, Action.TIME_TRACK)
+                project = live_project(self.store, project_id, actor_id, Action.TIME_TRACKING_TRACK)
                 if project.workspace_id != entry.workspace_id:
                     raise invalid("project_id", "must be a project of the entry's workspace")
             if "task_id" in changes or project_id != entry.project_id:

@@ -13,11 +13,12 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 from application.authorization import POLICY, Action, allowed
 from application.errors import Forbidden, Invalid, NotFound
@@ -25,7 +26,7 @@ from domain.time_tracking import SETTINGS_DEFAULTS
 from projections import time_tracking_queries as q
 from projections import time_tracking_reports as reports
 
-MANAGERS = sorted(POLICY[Action.TIME_MANAGE])
+MANAGERS = sorted(POLICY[Action.TIME_TRACKING_MANAGE])
 MAX_REPORT_DAYS = 366
 GroupBy = Literal["project", "task", "user", "tag", "day"]
 Scope = Literal["mine", "all"]
@@ -118,7 +119,7 @@ async def readable_entry(conn: AsyncConnection, entry_id: UUID, caller: UUID) ->
     row = await q.entry(conn, entry_id, caller)
     if row is None:
         raise NotFound("time entry not found")
-    action = Action.TIME_READ if row["user_id"] == caller else Action.TIME_MANAGE
+    action = Action.TIME_TRACKING_READ if row["user_id"] == caller else Action.TIME_TRACKING_MANAGE
     if not allowed(row["role"], action):
         raise Forbidden(f"your role '{row['role']}' may not see other members' time entries")
     return row

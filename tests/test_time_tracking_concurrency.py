@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from application.adapters.store import EventStore, eventstore_env
 from application.errors import Conflict
-from application.store import EventStore, eventstore_env
 from application.time_tracking import TimeTrackingService
 from domain.time_tracking import TimeEntry, TimeTracker
 from tests.support.time_tracking import a_project, new_tracker

@@ -15,11 +15,12 @@ import pytest
 import redis
 from structlog.testing import capture_logs
 
-from application.store import EventStore, eventstore_env
+from application.adapters.store import EventStore, eventstore_env
 from application.time_tracking import TimeTrackingService
 from domain.time_tracking import TimeEntry
 from interfaces.jobs import configure_broker
 from interfaces.jobs.time_tracking import (
+    QUEUE,
     DramatiqAutoStop,
     auto_stop_timer,
     close_services,
@@ -77,7 +78,7 @@ def test_the_worker_stops_a_forgotten_timer_at_its_limit(database_url, namespace
 
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        assert client.hlen(f"{namespace}:time.DQ.msgs") == 1  # delayed, in Redis
+        assert client.hlen(f"{namespace}:{QUEUE}.DQ.msgs") == 1  # delayed, in Redis
     finally:
         client.close()
     assert store.load(TimeEntry, entry_id).is_running
@@ -110,14 +111,14 @@ def test_the_job_is_idempotent_and_ignores_paused_or_replaced_timers(
     service.update_settings(user, auto_stop_duration=600)
     entry_id = service.start(user, project_id, description="d").value
     at = store.load(TimeEntry, entry_id).auto_stop_at()
-    assert broker.queues["time.DQ"].qsize() == 1
+    assert broker.queues[f"{QUEUE}.DQ"].qsize() == 1
 
     clock.advance(minutes=5)
     service.pause(user)
     assert service.auto_stop(user, entry_id, at).status == "obsolete"  # paused meanwhile
     clock.advance(minutes=30)
     service.resume(user)  # queues its own message for the new limit moment
-    assert broker.queues["time.DQ"].qsize() == 2
+    assert broker.queues[f"{QUEUE}.DQ"].qsize() == 2
     new_at = store.load(TimeEntry, entry_id).auto_stop_at()
     assert new_at == clock.now + timedelta(minutes=5)
     assert service.auto_stop(user, entry_id, at).status == "obsolete"
@@ -139,7 +140,7 @@ def test_an_early_message_queues_itself_again(database_url, namespace, store):
     entry_id = service.start(user, project_id, description="d").value
     at = store.load(TimeEntry, entry_id).auto_stop_at()
     auto_stop_timer.fn(str(user), str(entry_id), at.isoformat())  # an hour early
-    assert broker.queues["time.DQ"].qsize() == 1
+    assert broker.queues[f"{QUEUE}.DQ"].qsize() == 1
     assert store.load(TimeEntry, entry_id).is_running
 
 
@@ -153,4 +154,4 @@ def test_a_queue_that_is_down_does_not_fail_the_timer_command(database_url, name
     configure_broker(down)
     with capture_logs() as logs:
         DramatiqAutoStop().schedule(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
-    assert any(e["event"] == "time.auto_stop.not_queued" for e in logs)
+    assert any(e["event"] == "time_tracking.auto_stop.not_queued" for e in logs)

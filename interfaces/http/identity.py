@@ -9,8 +9,8 @@ from anyio import to_thread
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, EmailStr, Field
 
+from application.adapters.sessions import Client
 from application.errors import Unauthorized
-from application.sessions import Client
 from domain.identity import User
 from interfaces.bootstrap import Container
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command

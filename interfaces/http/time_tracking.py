@@ -20,7 +20,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from application import time_tracking_reports as reads
-from application.store import Saved
+from application.adapters.store import Saved
 from application.time_tracking_reports import MANAGERS, GroupBy, Scope
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute

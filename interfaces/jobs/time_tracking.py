@@ -63,4 +63,4 @@ def auto_stop_timer(user_id: str, entry_id: str, at: str) -> None:
     outcome = _service().auto_stop(UUID(user_id), UUID(entry_id), datetime.fromisoformat(at))
     if outcome.status == "not-due" and outcome.due is not None:
         DramatiqAutoStop().schedule(UUID(user_id), UUID(entry_id), outcome.due)
-    log.info("time.auto_stop", entry_id=entry_id, outcome=outcome.status)
+    log.info("time_tracking.auto_stop", entry_id=entry_id, outcome=outcome.status)
