@@ -256,7 +256,7 @@ class IdentityService:
         user = self._live_user(user_id)
         return user is not None and user.role == "admin"
 
-    def grant_admin(self, email: str) -> Saved:
+    def grant_admin(self, *, email: str) -> Saved:
         """Make an existing account a site administrator (operators bootstrap the first
         one from the command line); NotFound without an account for the e-mail."""
         user_id = self.user_id_for_email(email)

@@ -73,8 +73,8 @@ def test_the_worker_stops_a_forgotten_timer_at_its_limit(database_url, namespace
     started_at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=59)
     service = TimeTrackingService(store, scheduler, clock=FakeClock(started_at))
     user, project_id = a_project(store)
-    service.update_settings(user, auto_stop_duration=60)
-    entry_id = service.start(user, project_id, description="forgotten").value
+    service.update_settings(user_id=user, auto_stop_duration=60)
+    entry_id = service.start(user_id=user, project_id=project_id, description="forgotten").value
 
     client = redis.Redis.from_url(REDIS_URL)
     try:
@@ -98,7 +98,7 @@ def test_the_worker_stops_a_forgotten_timer_at_its_limit(database_url, namespace
     assert (type(last).__name__, last.reason) == ("Stopped", "auto_stop")
     # The timer is free: a new one starts.
     service.clock = FakeClock(datetime.now(UTC))
-    service.start(user, project_id, description="next")
+    service.start(user_id=user, project_id=project_id, description="next")
 
 
 def test_the_job_is_idempotent_and_ignores_paused_or_replaced_timers(
@@ -108,36 +108,40 @@ def test_the_job_is_idempotent_and_ignores_paused_or_replaced_timers(
     clock = FakeClock(datetime(2024, 1, 8, 9, tzinfo=UTC))
     user, project_id = a_project(store)
     service = TimeTrackingService(store, DramatiqAutoStop(), clock=clock)
-    service.update_settings(user, auto_stop_duration=600)
-    entry_id = service.start(user, project_id, description="d").value
+    service.update_settings(user_id=user, auto_stop_duration=600)
+    entry_id = service.start(user_id=user, project_id=project_id, description="d").value
     at = store.load(TimeEntry, entry_id).auto_stop_at()
     assert broker.queues[f"{QUEUE}.DQ"].qsize() == 1
 
     clock.advance(minutes=5)
-    service.pause(user)
-    assert service.auto_stop(user, entry_id, at).status == "obsolete"  # paused meanwhile
+    service.pause(user_id=user)
+    assert (
+        service.auto_stop(user_id=user, entry_id=entry_id, expected_at=at).status == "obsolete"
+    )  # paused meanwhile
     clock.advance(minutes=30)
-    service.resume(user)  # queues its own message for the new limit moment
+    service.resume(user_id=user)  # queues its own message for the new limit moment
     assert broker.queues[f"{QUEUE}.DQ"].qsize() == 2
     new_at = store.load(TimeEntry, entry_id).auto_stop_at()
     assert new_at == clock.now + timedelta(minutes=5)
-    assert service.auto_stop(user, entry_id, at).status == "obsolete"
-    early = service.auto_stop(user, entry_id, new_at)
+    assert service.auto_stop(user_id=user, entry_id=entry_id, expected_at=at).status == "obsolete"
+    early = service.auto_stop(user_id=user, entry_id=entry_id, expected_at=new_at)
     assert (early.status, early.due) == ("not-due", new_at)
     clock.advance(hours=1)
-    done = service.auto_stop(user, entry_id, new_at)
+    done = service.auto_stop(user_id=user, entry_id=entry_id, expected_at=new_at)
     assert done.status == "stopped"
     assert done.position is not None
     assert store.load(TimeEntry, entry_id).duration() == 600
-    assert service.auto_stop(user, entry_id, new_at).status == "obsolete"  # again: nothing
+    assert (
+        service.auto_stop(user_id=user, entry_id=entry_id, expected_at=new_at).status == "obsolete"
+    )  # again: nothing
 
 
 def test_an_early_message_queues_itself_again(database_url, namespace, store):
     broker = configure_broker(make_settings(database_url, redis_url=None))
     user, project_id = a_project(store)
     service = TimeTrackingService(store, clock=lambda: datetime.now(UTC))
-    service.update_settings(user, auto_stop_duration=3600)
-    entry_id = service.start(user, project_id, description="d").value
+    service.update_settings(user_id=user, auto_stop_duration=3600)
+    entry_id = service.start(user_id=user, project_id=project_id, description="d").value
     at = store.load(TimeEntry, entry_id).auto_stop_at()
     auto_stop_timer.fn(str(user), str(entry_id), at.isoformat())  # an hour early
     assert broker.queues[f"{QUEUE}.DQ"].qsize() == 1
