@@ -15,6 +15,7 @@ from interfaces.http.deps import ContainerDep, CurrentUser
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
+
 @router.get("/{object_type}/{object_id}", response_model=AuditTrail | AuditState)
 async def audit(
     object_type: ObjectType,
