@@ -17,7 +17,14 @@ from pydantic import (
 
 from domain.shared import RuleBroken
 from domain.time_tracking import MAX_AUTO_STOP, MIN_AUTO_STOP, SETTINGS_DEFAULTS, check_timezone
-from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, cents, not_null, stripped_line
+from interfaces.http.schemas import (
+    TEXT_BLOCK,
+    TEXT_LINE,
+    Strict,
+    cents,
+    not_null,
+    stripped_line,
+)
 from projections import time_tracking_reports
 from projections.time_tracking import parse_segments
 
@@ -50,10 +57,6 @@ def _zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, StringConstraints(max_length=50), TEXT_LINE, AfterValidator(_zone)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TimerStart(Strict):
