@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from interfaces.http.schemas import TEXT_BLOCK
+from interfaces.http.schemas import TEXT_BLOCK, Strict
 
 Content = Annotated[
     str,
@@ -19,21 +19,18 @@ Content = Annotated[
 Reaction = Literal["like", "love", "laugh", "wow", "sad", "celebrate"]
 
 
-class CommentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CommentCreate(Strict):
     content: Content
     parent_comment_id: UUID | None = Field(
         default=None, description="reply to this comment (on the same object)"
     )
 
 
-class CommentUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CommentUpdate(Strict):
     content: Content
 
 
-class ReactionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReactionCreate(Strict):
     reaction: Reaction
 
 

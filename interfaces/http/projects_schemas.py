@@ -13,6 +13,7 @@ from interfaces.http.schemas import (
     TEXT_BLOCK,
     JsonObject,
     Name,
+    Strict,
     cents,
     not_null,
     stripped_line,
@@ -30,8 +31,7 @@ def _check_dates(start: date | None, end: date | None) -> None:
         raise ValueError("end_date must not be before start_date")
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProjectCreate(Strict):
     workspace_id: UUID
     name: Name
     description: Description | None = None
@@ -54,7 +54,7 @@ class ProjectCreate(BaseModel):
 NOT_NULLABLE = ("name", "status", "priority", "owner_id", "settings")
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(Strict):
     """A partial update: only the fields sent change; description, dates and budget may be
     cleared with null."""
 
@@ -104,8 +104,7 @@ class MemberOut(BaseModel):
     avatar_url: str | None = None
 
 
-class MemberAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberAdd(Strict):
     user_id: UUID = Field(description="must be a member of the project's workspace")
     role: MemberRoleLabel | None = Field(default=None, description="a free label, e.g. 'QA'")
 

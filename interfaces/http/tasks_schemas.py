@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from interfaces.http.schemas import TEXT_BLOCK, Name, cents, not_null, stripped_line
+from interfaces.http.schemas import TEXT_BLOCK, Name, Strict, cents, not_null, stripped_line
 
 Status = Literal["todo", "in_progress", "review", "done", "cancelled"]
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -45,8 +45,7 @@ def _distinct(values: list[UUID]) -> list[UUID]:
 Dependencies = Annotated[list[UUID], Field(max_length=100), AfterValidator(_distinct)]
 
 
-class TaskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TaskCreate(Strict):
     title: Title
     description: Description | None = None
     status: Status = "todo"
@@ -65,7 +64,7 @@ class TaskCreate(BaseModel):
 NOT_NULLABLE = ("title", "status", "priority", "tags", "dependencies")
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(Strict):
     """Only the fields present change; null clears a nullable field."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*NOT_NULLABLE))

@@ -8,20 +8,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from interfaces.http.schemas import TEXT_BLOCK, JsonObject, Name
+from interfaces.http.schemas import TEXT_BLOCK, JsonObject, Name, Strict
 
 Description = Annotated[str, StringConstraints(max_length=10_000), TEXT_BLOCK]
 
 
-class WorkspaceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WorkspaceCreate(Strict):
     name: Name
     description: Description | None = None
     settings: JsonObject = Field(default_factory=dict)
 
 
-class WorkspaceUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WorkspaceUpdate(Strict):
     name: Name | None = None
     description: Description | None = None
     settings: JsonObject | None = None
@@ -56,7 +54,7 @@ class MemberOut(BaseModel):
     avatar_url: str | None = None
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={  # exactly one of them given (present and not null)
@@ -77,13 +75,11 @@ class MemberAdd(BaseModel):
         return self
 
 
-class MemberRole(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberRole(Strict):
     role: Role
 
 
-class InviteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InviteCreate(Strict):
     email: EmailStr = Field(max_length=254)
     role: Role = "member"
 
