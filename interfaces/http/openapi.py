@@ -12,16 +12,10 @@ can give, derived in one place from what the operation is (``document``).
 
 The document also says what the server really accepts: a query or header parameter is never
 ``null`` (absent is how one leaves it out).
-
-Two contexts may give a model the same class name (``MemberOut`` of projects and of
-workspaces); pydantic then names each schema by its module. ``schema_names`` publishes it
-under the context's router module, ``interfaces__http__projects__MemberOut``, the name it had
-before the models moved to ``<context>_schemas.py``.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -125,34 +119,6 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
 
 
-_SCHEMAS_MODULE = re.compile(r"^(interfaces__http__\w+?)_schemas__")
-_REF = "#/components/schemas/"
-
-
-def _renamed_refs(node: Any, names: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_REF) and ref[len(_REF) :] in names:
-            node["$ref"] = _REF + names[ref[len(_REF) :]]
-        for value in node.values():
-            _renamed_refs(value, names)
-    elif isinstance(node, list):
-        for value in node:
-            _renamed_refs(value, names)
-    return node
-
-
-def schema_names(schema: dict[str, Any]) -> dict[str, Any]:
-    """``interfaces__http__<context>_schemas__Model`` -> ``interfaces__http__<context>__Model``
-    (only models whose class name another context shares are named by module)."""
-    components = schema.get("components", {}).get("schemas", {})
-    names = {k: _SCHEMAS_MODULE.sub(r"\1__", k) for k in components if _SCHEMAS_MODULE.match(k)}
-    if not names:
-        return schema
-    schema["components"]["schemas"] = {names.get(k, k): v for k, v in components.items()}
-    return _renamed_refs(schema, names)
-
-
 def describe_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the problem responses (and fix parameter schemas) in a generated document."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -178,16 +144,14 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = describe_errors(
-                schema_names(
-                    get_openapi(
-                        title=app.title,
-                        version=app.version,
-                        openapi_version=app.openapi_version,
-                        description=app.description,
-                        routes=app.routes,
-                        tags=app.openapi_tags,
-                        servers=app.servers,
-                    )
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    openapi_version=app.openapi_version,
+                    description=app.description,
+                    routes=app.routes,
+                    tags=app.openapi_tags,
+                    servers=app.servers,
                 )
             )
         return app.openapi_schema

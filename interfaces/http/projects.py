@@ -25,10 +25,10 @@ from interfaces.http.pagination import (
 from interfaces.http.projects_schemas import (
     Hours,
     ItemStats,
-    MemberAdd,
-    MemberOut,
     ProjectAnalytics,
     ProjectCreate,
+    ProjectMemberAdd,
+    ProjectMemberOut,
     ProjectOut,
     ProjectUpdate,
     Status,
@@ -151,26 +151,30 @@ async def delete_project(
 # Members ------------------------------------------------------------------------------------
 
 
-@router.get("/{project_id}/members", response_model=Page[MemberOut])
+@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut])
 async def list_members(
     project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
-) -> Page[MemberOut]:
+) -> Page[ProjectMemberOut]:
     await visible_project(conn, project_id, caller.id)
     rows = await projects_queries.list_members(
         conn, project_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
-    return Page[MemberOut](data=[MemberOut(**r) for r in data], next_cursor=cursor)
+    return Page[ProjectMemberOut](data=[ProjectMemberOut(**r) for r in data], next_cursor=cursor)
 
 
 @router.post(
     "/{project_id}/members",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberOut,
+    response_model=ProjectMemberOut,
     responses=ACCEPTED,
 )
 async def add_member(
-    project_id: UUID, body: MemberAdd, caller: CurrentUser, container: ContainerDep, conn: Conn
+    project_id: UUID,
+    body: ProjectMemberAdd,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
 ) -> Any:
     """Add a member of the project's workspace (422 if they are not one, 409 if already in)."""
     saved, caught_up = await run_command(
@@ -180,7 +184,7 @@ async def add_member(
         ),
     )
     row = await projects_queries.member(conn, project_id, body.user_id) if caught_up else None
-    return MemberOut(**row) if row else accepted("projects", project_id, saved.position)
+    return ProjectMemberOut(**row) if row else accepted("projects", project_id, saved.position)
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)

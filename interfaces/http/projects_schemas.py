@@ -95,7 +95,7 @@ class ProjectOut(BaseModel):
     version: int
 
 
-class MemberOut(BaseModel):
+class ProjectMemberOut(BaseModel):
     user_id: UUID
     role: str | None
     joined_at: datetime
@@ -104,7 +104,7 @@ class MemberOut(BaseModel):
     avatar_url: str | None = None
 
 
-class MemberAdd(Strict):
+class ProjectMemberAdd(Strict):
     user_id: UUID = Field(description="must be a member of the project's workspace")
     role: MemberRoleLabel | None = Field(default=None, description="a free label, e.g. 'QA'")
 

@@ -17,10 +17,10 @@ from interfaces.http.schemas import ACCEPTED, Token, accepted, set_etag
 from interfaces.http.workspaces_schemas import (
     InviteCreate,
     InviteOut,
-    MemberAdd,
-    MemberOut,
     MemberRole,
     WorkspaceCreate,
+    WorkspaceMemberAdd,
+    WorkspaceMemberOut,
     WorkspaceOut,
     WorkspaceUpdate,
     to_out,
@@ -128,30 +128,36 @@ async def _member_or_accepted(
     conn: Conn, workspace_id: UUID, user_id: UUID, caught_up: bool, position: int | None
 ) -> Any:
     row = await workspaces_queries.member(conn, workspace_id, user_id) if caught_up else None
-    return MemberOut(**row) if row else accepted("workspaces", workspace_id, position)
+    return WorkspaceMemberOut(**row) if row else accepted("workspaces", workspace_id, position)
 
 
-@router.get("/{workspace_id}/members", response_model=Page[MemberOut])
+@router.get("/{workspace_id}/members", response_model=Page[WorkspaceMemberOut])
 async def list_members(
     workspace_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
-) -> Page[MemberOut]:
+) -> Page[WorkspaceMemberOut]:
     if await workspaces_queries.get_for_member(conn, workspace_id, caller.id) is None:
         raise NotFound("workspace not found")
     rows = await workspaces_queries.list_members(
         conn, workspace_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
-    return Page[MemberOut](data=[MemberOut(**r) for r in data], next_cursor=cursor)
+    return Page[WorkspaceMemberOut](
+        data=[WorkspaceMemberOut(**r) for r in data], next_cursor=cursor
+    )
 
 
 @router.post(
     "/{workspace_id}/members",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberOut,
+    response_model=WorkspaceMemberOut,
     responses=ACCEPTED,
 )
 async def add_member(
-    workspace_id: UUID, body: MemberAdd, caller: CurrentUser, container: ContainerDep, conn: Conn
+    workspace_id: UUID,
+    body: WorkspaceMemberAdd,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
 ) -> Any:
     user_id = body.user_id
     if user_id is None:
@@ -170,7 +176,9 @@ async def add_member(
     return await _member_or_accepted(conn, workspace_id, user_id, caught_up, saved.position)
 
 
-@router.put("/{workspace_id}/members/{user_id}", response_model=MemberOut, responses=ACCEPTED)
+@router.put(
+    "/{workspace_id}/members/{user_id}", response_model=WorkspaceMemberOut, responses=ACCEPTED
+)
 async def change_member_role(
     workspace_id: UUID,
     user_id: UUID,
@@ -234,7 +242,7 @@ async def invite(
     return out
 
 
-@router.get("/{workspace_id}/invite/{token}", response_model=MemberOut, responses=ACCEPTED)
+@router.get("/{workspace_id}/invite/{token}", response_model=WorkspaceMemberOut, responses=ACCEPTED)
 async def accept_invite(
     workspace_id: UUID,
     token: Annotated[Token, Path()],

@@ -45,7 +45,7 @@ def to_out(row: dict[str, Any]) -> WorkspaceOut:
 Role = Literal["owner", "admin", "member", "viewer"]
 
 
-class MemberOut(BaseModel):
+class WorkspaceMemberOut(BaseModel):
     user_id: UUID
     role: str
     joined_at: datetime
@@ -54,7 +54,7 @@ class MemberOut(BaseModel):
     avatar_url: str | None = None
 
 
-class MemberAdd(Strict):
+class WorkspaceMemberAdd(Strict):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={  # exactly one of them given (present and not null)
@@ -69,7 +69,7 @@ class MemberAdd(Strict):
     role: Role = "member"
 
     @model_validator(mode="after")
-    def _one_of(self) -> MemberAdd:
+    def _one_of(self) -> WorkspaceMemberAdd:
         if (self.user_id is None) == (self.email is None):
             raise ValueError("give exactly one of user_id or email")
         return self
