@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
-from psycopg import AsyncConnection
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 from application.errors import Conflict, NotFound
 from domain.milestones_schedule import (

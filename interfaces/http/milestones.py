@@ -26,18 +26,18 @@ from interfaces.http.milestones_schemas import (
     DeliverableCreate,
     DeliverableOut,
     DeliverableUpdate,
-    FromTemplate,
-    FromTemplateOut,
     MilestoneCreate,
     MilestoneDetail,
     MilestoneOut,
     MilestoneReportOut,
+    MilestonesFromTemplate,
+    MilestonesFromTemplateOut,
+    MilestoneTemplateCreate,
+    MilestoneTemplateOut,
+    MilestoneTemplateUpdate,
     MilestoneUpdate,
     Priority,
     Status,
-    TemplateCreate,
-    TemplateOut,
-    TemplateUpdate,
 )
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
@@ -309,10 +309,6 @@ async def delete_deliverable(
 # Templates ----------------------------------------------------------------------------------
 
 
-def _template_out(row: dict[str, Any]) -> TemplateOut:
-    return TemplateOut(**row)
-
-
 def _template_fields(values: dict[str, Any]) -> dict[str, Any]:
     return {TEMPLATE_DATA.get(k, k): v for k, v in values.items()}
 
@@ -333,10 +329,10 @@ async def _template_answer(
     if row is None:
         return accepted("milestone-templates", template_id, position)
     set_etag(response, row["version"])
-    return _template_out(row)
+    return MilestoneTemplateOut(**row)
 
 
-@router.get("/milestone-templates", response_model=Page[TemplateOut])
+@router.get("/milestone-templates", response_model=Page[MilestoneTemplateOut])
 async def list_templates(
     caller: CurrentUser,
     container: ContainerDep,
@@ -345,7 +341,7 @@ async def list_templates(
     workspace_id: Annotated[
         UUID | None, Query(description="this workspace's templates and the public ones")
     ] = None,
-) -> Page[TemplateOut]:
+) -> Page[MilestoneTemplateOut]:
     """Templates the caller may apply: public ones and those of their workspaces."""
     if workspace_id is not None:
         await to_thread.run_sync(
@@ -361,17 +357,19 @@ async def list_templates(
         after=decode_time_id_cursor(page.cursor),
     )
     data, next_cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
-    return Page[TemplateOut](data=[_template_out(r) for r in data], next_cursor=next_cursor)
+    return Page[MilestoneTemplateOut](
+        data=[MilestoneTemplateOut(**r) for r in data], next_cursor=next_cursor
+    )
 
 
 @router.post(
     "/milestone-templates",
     status_code=status.HTTP_201_CREATED,
-    response_model=TemplateOut,
+    response_model=MilestoneTemplateOut,
     responses=ACCEPTED,
 )
 async def create_template(
-    body: TemplateCreate,
+    body: MilestoneTemplateCreate,
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
@@ -386,21 +384,23 @@ async def create_template(
     return await _template_answer(conn, saved.value, caller.id, caught_up, saved.position, response)
 
 
-@router.get("/milestone-templates/{template_id}", response_model=TemplateOut)
+@router.get("/milestone-templates/{template_id}", response_model=MilestoneTemplateOut)
 async def get_template(
     template_id: UUID, caller: CurrentUser, conn: Conn, response: Response
-) -> TemplateOut:
+) -> MilestoneTemplateOut:
     row = await milestones_queries.template_for_member(conn, template_id, caller.id)
     if row is None:
         raise NotFound("milestone template not found")
     set_etag(response, row["version"])
-    return _template_out(row)
+    return MilestoneTemplateOut(**row)
 
 
-@router.put("/milestone-templates/{template_id}", response_model=TemplateOut, responses=ACCEPTED)
+@router.put(
+    "/milestone-templates/{template_id}", response_model=MilestoneTemplateOut, responses=ACCEPTED
+)
 async def update_template(
     template_id: UUID,
-    body: TemplateUpdate,
+    body: MilestoneTemplateUpdate,
     caller: CurrentUser,
     container: ContainerDep,
     conn: Conn,
@@ -433,11 +433,11 @@ async def delete_template(
 @router.post(
     "/milestones/from-template",
     status_code=status.HTTP_201_CREATED,
-    response_model=FromTemplateOut,
+    response_model=MilestonesFromTemplateOut,
     responses=ACCEPTED,
 )
 async def milestones_from_template(
-    body: FromTemplate, caller: CurrentUser, container: ContainerDep, conn: Conn
+    body: MilestonesFromTemplate, caller: CurrentUser, container: ContainerDep, conn: Conn
 ) -> Any:
     """Every milestone and deliverable of the template in the project, due dates from the
     start date and the offsets, all or nothing; the template's usage_count goes up by one."""
@@ -458,7 +458,7 @@ async def milestones_from_template(
         details.append(detail)
     if len(details) != len(saved.value):
         return accepted("milestones", saved.value[0], saved.position)
-    return FromTemplateOut(
+    return MilestonesFromTemplateOut(
         template_id=body.template_id, project_id=body.project_id, milestones=details
     )
 

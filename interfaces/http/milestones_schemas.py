@@ -166,7 +166,7 @@ class DeliverableUpdate(Strict):
 # Templates ----------------------------------------------------------------------------------
 
 
-class TemplateMilestone(Strict):
+class MilestoneTemplateEntry(Strict):
     title: Name
     description: Text | None = None
     priority: Priority = "medium"
@@ -176,7 +176,7 @@ class TemplateMilestone(Strict):
     )
 
 
-class TemplateDeliverable(Strict):
+class MilestoneTemplateDeliverable(Strict):
     milestone: Index = Field(description="index of its milestone in milestones_data")
     title: Name
     description: Text | None = None
@@ -184,39 +184,41 @@ class TemplateDeliverable(Strict):
     due_offset_days: Offset | None = None
 
 
-TemplateMilestones = Annotated[list[TemplateMilestone], Field(min_length=1, max_length=100)]
-TemplateDeliverables = Annotated[list[TemplateDeliverable], Field(max_length=500)]
+MilestoneTemplateEntries = Annotated[
+    list[MilestoneTemplateEntry], Field(min_length=1, max_length=100)
+]
+MilestoneTemplateDeliverables = Annotated[list[MilestoneTemplateDeliverable], Field(max_length=500)]
 
 
-class TemplateCreate(Strict):
+class MilestoneTemplateCreate(Strict):
     workspace_id: UUID
     name: Name
     description: Text | None = None
     category: Category | None = None
     is_public: bool = False
-    milestones_data: TemplateMilestones
-    deliverables_data: TemplateDeliverables = Field(default_factory=list)
+    milestones_data: MilestoneTemplateEntries
+    deliverables_data: MilestoneTemplateDeliverables = Field(default_factory=list)
 
 
 TEMPLATE_NOT_NULLABLE = ("name", "is_public", "milestones_data", "deliverables_data")
 
 
-class TemplateUpdate(Strict):
+class MilestoneTemplateUpdate(Strict):
     model_config = Strict.model_config | {"json_schema_extra": not_null(*TEMPLATE_NOT_NULLABLE)}
     name: Name | None = None
     description: Text | None = None
     category: Category | None = None
     is_public: bool | None = None
-    milestones_data: TemplateMilestones | None = None
-    deliverables_data: TemplateDeliverables | None = None
+    milestones_data: MilestoneTemplateEntries | None = None
+    deliverables_data: MilestoneTemplateDeliverables | None = None
 
     @model_validator(mode="after")
-    def _not_null(self) -> TemplateUpdate:
+    def _not_null(self) -> MilestoneTemplateUpdate:
         _required_not_null(self, TEMPLATE_NOT_NULLABLE)
         return self
 
 
-class TemplateOut(BaseModel):
+class MilestoneTemplateOut(BaseModel):
     id: UUID
     workspace_id: UUID
     name: str
@@ -232,13 +234,13 @@ class TemplateOut(BaseModel):
     updated_at: datetime
 
 
-class FromTemplate(Strict):
+class MilestonesFromTemplate(Strict):
     template_id: UUID
     project_id: UUID
     start_date: date = Field(description="offsets count calendar days from this day")
 
 
-class FromTemplateOut(BaseModel):
+class MilestonesFromTemplateOut(BaseModel):
     template_id: UUID
     project_id: UUID
     milestones: list[MilestoneDetail]
@@ -247,7 +249,7 @@ class FromTemplateOut(BaseModel):
 # Critical path and report -------------------------------------------------------------------
 
 
-class ScheduleItem(BaseModel):
+class CriticalPathItem(BaseModel):
     id: UUID
     type: Literal["task", "milestone"]
     title: str
@@ -273,10 +275,10 @@ class CriticalPathOut(BaseModel):
     projected_finish_date: date
     slip_days: int | None = Field(description="working days past end_date (negative: early)")
     critical_path: list[UUID] = Field(description="the critical chain, in order")
-    items: list[ScheduleItem] = Field(description="in a topological order")
+    items: list[CriticalPathItem] = Field(description="in a topological order")
 
 
-class Reason(BaseModel):
+class MilestoneReportReason(BaseModel):
     code: Literal["past_due", "behind_schedule", "dependency_late", "projected_late"]
     detail: str
 
@@ -288,7 +290,7 @@ class MilestoneReportRow(BaseModel):
     status: str
     progress: int
     state: Literal["on_track", "at_risk", "overdue", "completed", "cancelled"]
-    reasons: list[Reason]
+    reasons: list[MilestoneReportReason]
     projected_finish_date: date | None
     deliverables_done: int
     deliverables_pending: int
