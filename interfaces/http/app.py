@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     openapi.install(app)  # every operation's errors, described in one place
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     body_limit.install(app, settings)  # 413 while streaming; free-form JSON field limits
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # zlib's default level: a 4 MB critical path compresses in a third of level 9's time
+    # (Starlette's default), 3 % larger.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
