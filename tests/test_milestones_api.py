@@ -5,8 +5,12 @@ derived by the milestones policy; templates and applying one."""
 
 from __future__ import annotations
 
+import threading
+import uuid
+
 import pytest
 
+from application.errors import Conflict
 from tests.support.milestones import Planner, eventually
 
 
@@ -358,3 +362,36 @@ def test_the_activity_feed_and_audit_replay_cover_milestones(plan):
     now = plan.get(f"/audit/milestone/{milestone['id']}", params={"version": 4}).json()
     assert now["state"]["title"] == "Second title"
     assert next(iter(now["state"]["deliverables"].values()))["title"] == "Spec"
+
+
+def test_concurrent_dependencies_never_close_a_cycle(plan):
+    """Two writers at once, one making A wait for B and the other B for A: the project's plan
+    takes them in turn, so one is refused (409, a cycle) and the plan stays acyclic."""
+    service = plan.client.app.state.container.milestones
+    actor = uuid.UUID(plan.owner["user"]["id"])
+
+    def link(barrier: threading.Barrier, outcomes: list, source: str, target: str) -> None:
+        barrier.wait()
+        try:
+            service.update(
+                milestone_id=uuid.UUID(source),
+                actor_id=actor,
+                expected_version=None,
+                dependencies=[uuid.UUID(target)],
+            )
+            outcomes.append("linked")
+        except Conflict as e:
+            outcomes.append(f"refused: {e.code}")
+
+    for _ in range(5):
+        a, b = plan.milestone(title="A")["id"], plan.milestone(title="B")["id"]
+        barrier, outcomes = threading.Barrier(2), []
+        threads = [
+            threading.Thread(target=link, args=(barrier, outcomes, *pair))
+            for pair in ((a, b), (b, a))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(outcomes) == ["linked", "refused: cycle"]
