@@ -15,7 +15,8 @@ from application.access import live_project, require, role_in
 from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import Action
 from application.errors import Invalid, NotFound, PreconditionFailed
-from domain.milestones import CONTENT_FIELDS, DELIVERABLE_FIELDS, Milestone, MilestonePlan
+from domain.milestones import CONTENT_FIELDS, DELIVERABLE_FIELDS, Milestone
+from domain.milestones_plan import MilestonePlan
 from domain.milestones_templates import MilestoneTemplate, dated, template_problem
 from domain.projects import Project
 

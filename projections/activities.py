@@ -23,7 +23,11 @@ from projections.base import Projection, actor_of, copy_rows, json_dumps, row_id
 # Shared with the real-time names (interfaces/realtime/names.py): identity events are not
 # workspace activity and are never published (personal data); the task graph's and the
 # milestone plan's link bookkeeping is already visible as the tasks' and milestones' own events.
-SKIPPED_TOPICS = ("domain.identity:", "domain.tasks:TaskGraph.", "domain.milestones:MilestonePlan.")
+SKIPPED_TOPICS = (
+    "domain.identity:",
+    "domain.tasks:TaskGraph.",
+    "domain.milestones_plan:MilestonePlan.",
+)
 # Event fields that are not details: the envelope, and secrets never shown.
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
 SECRET = {"password_hash", "token_hash", "email_hash"}

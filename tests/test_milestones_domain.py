@@ -12,12 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.milestones import (
-    DependenciesIncomplete,
-    Milestone,
-    MilestoneCycle,
-    MilestonePlan,
-)
+from domain.milestones import DependenciesIncomplete, Milestone
+from domain.milestones_plan import MilestoneCycle, MilestonePlan
 from domain.milestones_schedule import (
     ScheduleCycle,
     add_working_days,

@@ -38,7 +38,7 @@ from psycopg.conninfo import conninfo_to_dict
 from application.adapters.personal_data import KeyStore, PersonalDataMapper
 from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from domain.kanban import Board
-from domain.milestones import MilestonePlan
+from domain.milestones_plan import MilestonePlan
 from domain.shared import DomainError, Gone, Missing, NotPermitted
 from domain.tasks import TaskGraph
 from domain.time_tracking import TimeTracker
