@@ -27,6 +27,7 @@ from interfaces.http import (
     identity_users,
     kanban,
     milestones,
+    milestones_templates,
     openapi,
     problems,
     projects,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         activities,
         time_tracking,
         milestones,
+        milestones_templates,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
