@@ -36,6 +36,9 @@ class Action(StrEnum):
     TIME_READ = "time:read"  # one's own time entries and reports
     TIME_TRACK = "time:track"  # timers and one's own entries
     TIME_MANAGE = "time:manage"  # everyone's entries in the workspace: read, edit, delete
+    FILE_READ = "file:read"  # a file of the workspace: metadata and bytes
+    FILE_WRITE = "file:write"  # upload, delete one's own uploads
+    FILE_MANAGE = "file:manage"  # delete anyone's file
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -58,6 +61,9 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TIME_READ: ALL_ROLES,
     Action.TIME_TRACK: WRITERS,
     Action.TIME_MANAGE: MANAGERS,
+    Action.FILE_READ: ALL_ROLES,
+    Action.FILE_WRITE: WRITERS,
+    Action.FILE_MANAGE: MANAGERS,
 }
 
 

@@ -8,6 +8,7 @@ from projections.activities import ActivitiesProjection
 from projections.base import Projection
 from projections.card_activities import CardActivitiesProjection
 from projections.comments import CommentsProjection
+from projections.files import FilesProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
 from projections.projects import ProjectsProjection
@@ -27,6 +28,7 @@ def all_projections() -> list[Projection]:
         TasksProjection(),
         CommentsProjection(),
         TimeTrackingProjection(),
+        FilesProjection(),
     ]
 
 

@@ -10,6 +10,7 @@ import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import Receive, Scope, Send
 
 from application.config import Settings, get_settings
 from interfaces.bootstrap import close_container, open_container
@@ -19,6 +20,7 @@ from interfaces.http import (
     audit,
     body_limit,
     comments,
+    files,
     guard,
     health,
     idempotency,
@@ -39,6 +41,17 @@ from interfaces.logs import configure_logging
 from interfaces.realtime import mount as mount_realtime
 
 API_PREFIX = "/api/v1"
+
+
+class GZipExceptFiles(GZipMiddleware):
+    """gzip, except for files' bytes: stored as they are (a checksum ETag, byte ranges), and
+    compressed already when it pays."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(f"{API_PREFIX}/files/"):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, with_projector: bool = True) -> FastAPI:
@@ -74,13 +87,13 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
-    for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
+    for context in (projects, kanban, tasks, comments, audit, activities, time_tracking, files):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
     openapi.install(app)  # every operation's errors, described in one place
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     body_limit.install(app, settings)  # 413 while streaming; free-form JSON field limits
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipExceptFiles, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

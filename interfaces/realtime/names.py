@@ -42,7 +42,7 @@ class Name:
     grant: str | None = None  # user id field who may follow it again
 
 
-W, P, B, C, T, M, TE = (
+W, P, B, C, T, M, TE, F = (
     "domain.workspaces:Workspace.",
     "domain.projects:Project.",
     "domain.kanban:Board.",
@@ -50,6 +50,7 @@ W, P, B, C, T, M, TE = (
     "domain.tasks:Task.",
     "domain.comments:Comment.",
     "domain.time_tracking:TimeEntry.",
+    "domain.files:File.",
 )
 MEMBER = ("user_id",)
 
@@ -103,6 +104,11 @@ EVENT_NAMES: dict[str, Name] = {
     TE + "Recorded": Name("time:entry:created", notify=MEMBER),
     TE + "Updated": Name("time:entry:updated", notify=MEMBER),
     TE + "Deleted": Name("time:entry:deleted", notify=MEMBER),
+    # Files; attachments on a card are kanban:attachment:*, on anything else attachment:*.
+    F + "Uploaded": Name("file:uploaded"),
+    F + "Deleted": Name("file:deleted"),
+    F + "Attached": Name("attachment:created", "attachment", "attachment_id"),
+    F + "Detached": Name("attachment:deleted", "attachment", "attachment_id"),
 }
 
 
@@ -111,7 +117,8 @@ def name_for(event: Any) -> Name:
     if entry is None:
         aggregate, action = describe(event)
         entry = Name(f"{aggregate}:{action.replace('_', ':')}")
-    if getattr(event, "commentable_type", None) == "card":
+    on = getattr(event, "commentable_type", None) or getattr(event, "attachable_type", None)
+    if on == "card":
         entry = Name("kanban:" + entry.name, entry.resource, entry.id_field)
     return entry
 

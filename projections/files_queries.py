@@ -1,0 +1,63 @@
+"""Files read queries: a file with the caller's role in its workspace, an attachment, the
+attachments of an object, and which file an attachment belongs to (for the write side)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, Connection
+from psycopg.rows import dict_row
+
+FILE_COLUMNS = (
+    "f.id, f.workspace_id, f.name, f.original_name, f.file_path, f.file_size, f.mime_type,"
+    " f.checksum, f.uploaded_by, f.is_public, f.version, f.created_at"
+)
+ATTACHMENT_COLUMNS = (
+    "a.id, a.file_id, a.workspace_id, a.project_id, a.attachable_type, a.attachable_id,"
+    " a.attached_by, a.attached_at, f.name, f.mime_type, f.file_size"
+)
+
+
+async def get_file(
+    conn: AsyncConnection, file_id: UUID, user_id: UUID | None
+) -> dict[str, Any] | None:
+    """A file and the caller's role in its workspace (None: not a member, or anonymous)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {FILE_COLUMNS}, m.role FROM files f LEFT JOIN workspace_members m"
+            " ON m.workspace_id = f.workspace_id AND m.user_id = %s WHERE f.id = %s",
+            (user_id, file_id),
+            prepare=True,
+        )
+        return await cur.fetchone()
+
+
+async def get_attachment(conn: AsyncConnection, attachment_id: UUID) -> dict[str, Any] | None:
+    """One attachment, with its file's name, type and size (for a caller who made it)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {ATTACHMENT_COLUMNS} FROM attachments a JOIN files f ON f.id = a.file_id"
+            " WHERE a.id = %s",
+            (attachment_id,),
+        )
+        return await cur.fetchone()
+
+
+async def attachments_of(
+    conn: AsyncConnection, attachable_type: str, attachable_id: UUID
+) -> list[dict[str, Any]]:
+    """An object's attachments, oldest first (the object is already authorized)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {ATTACHMENT_COLUMNS} FROM attachments a JOIN files f ON f.id = a.file_id"
+            " WHERE a.attachable_type = %s AND a.attachable_id = %s"
+            " ORDER BY a.attached_at, a.id",
+            (attachable_type, attachable_id),
+        )
+        return await cur.fetchall()
+
+
+def file_of_attachment(conn: Connection, attachment_id: UUID) -> UUID | None:
+    row = conn.execute("SELECT file_id FROM attachments WHERE id = %s", (attachment_id,)).fetchone()
+    return row[0] if row else None
