@@ -60,4 +60,6 @@ async def attachments_of(
 
 def file_of_attachment(conn: Connection, attachment_id: UUID) -> UUID | None:
     row = conn.execute("SELECT file_id FROM attachments WHERE id = %s", (attachment_id,)).fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None
+    return row["file_id"] if isinstance(row, dict) else row[0]

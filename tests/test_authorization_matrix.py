@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import (
     authz_comments,
+    authz_files,
     authz_kanban,
     authz_projects,
     authz_tasks,
@@ -102,6 +103,7 @@ CASES += [
     *authz_tasks.CASES,
     *authz_comments.CASES,
     *authz_time_tracking.CASES,
+    *authz_files.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.
@@ -155,6 +157,8 @@ def test_authorization_matrix(case: Case, role_users, api, client):
         kwargs = {"headers": world.headers(role)}
         if case.body:
             kwargs["json"] = case.body(world, role)
+        if case.files:
+            kwargs["files"] = case.files(world, role)
         response = client.request(case.method, path, **kwargs)
         outcomes[role] = response.status_code
         if response.status_code >= 400:

@@ -50,7 +50,14 @@ def _filename(disposition: bytes) -> tuple[str, str | None]:
     try:
         name = options.get(b"name", b"").decode("utf-8")
         raw = options.get(b"filename")
-        return name, raw.decode("utf-8") if raw is not None else None
+        if raw is None:
+            return name, None
+        # Browsers write a name's '"', CR and LF as %22, %0D and %0A (the HTML standard's
+        # multipart/form-data encoding); read back, a CR or LF is then refused as a control.
+        filename = raw.decode("utf-8")
+        for escaped, char in (("%22", '"'), ("%0D", "\r"), ("%0A", "\n")):
+            filename = filename.replace(escaped, char)
+        return name, filename
     except UnicodeDecodeError:
         raise invalid("file", "the file name is not UTF-8") from None
 
