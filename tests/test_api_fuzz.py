@@ -67,8 +67,11 @@ RULES_BEYOND_SCHEMA = "|".join(
         r"/projects$|/projects/\{project_id\}(/members)?$",  # owner, member: of the workspace
         # e-mail addresses on domains reserved for special use (RFC 6761) are refused
         r"/auth/(register|login|forgot-password)$|/invite$|/members$",
+        r"/attachments$",  # the file must be in the workspace of what it is attached to
     )
 )
+# An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
+UPLOADS = r"/files/upload$"
 
 
 def seed(base: str) -> dict[str, Any]:
@@ -108,6 +111,17 @@ def seed(base: str) -> dict[str, Any]:
                 },
             )["id"]
             invite = post(f"/workspaces/{ws}/invite", {"email": f"invitee{n}@example.com"})
+            uploaded = client.post(
+                f"/files/upload?workspace_id={ws}",
+                files={"file": ("fuzz.txt", b"fuzzed file\n", "text/plain")},
+                headers={"Authorization": f"Bearer {ids['token']}"},
+            )
+            assert uploaded.status_code == 201, uploaded.text
+            file_id = uploaded.json()["id"]
+            attachment = post(
+                "/attachments",
+                {"file_id": file_id, "attachable_type": "card", "attachable_id": card},
+            )["id"]
             sets.append(
                 {
                     "workspace_id": ws,
@@ -118,6 +132,8 @@ def seed(base: str) -> dict[str, Any]:
                     "task_id": task,
                     "comment_id": comment,
                     "entry_id": entry,
+                    "file_id": file_id,
+                    "attachment_id": attachment,
                     "object_id": card,
                     "token": invite["token"],
                 }
@@ -142,6 +158,7 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         "body.workspace_id": live["workspace_id"],
         "body.project_id": live["project_id"],
         "body.user_id": ids["other_id"],
+        "body.file_id": live["file_id"],
     }
     lines = [
         f"hooks = {json.dumps(str(HOOKS))}",
@@ -154,6 +171,9 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         f"[[operations]]\ninclude-path-regex = {json.dumps(RULES_BEYOND_SCHEMA)}",
         "[operations.checks.positive_data_acceptance]\n"
         f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '422'])}",
+        f"[[operations]]\ninclude-path-regex = {json.dumps(UPLOADS)}",
+        "[operations.checks.positive_data_acceptance]\n"
+        f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '415', '422'])}",
     ]
     path = directory / "schemathesis.toml"
     path.write_text("\n\n".join(lines) + "\n")

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import ApplicationError, NotFound, Unauthorized
 from application.files import PlannedUpload
@@ -176,6 +177,20 @@ router.add_api_route(
     response_model=FileOut,
     responses={**ACCEPTED},
     openapi_extra={"requestBody": UPLOAD_FORM},
+    route_class_override=APIRoute,
+)
+
+
+async def not_here() -> None:
+    raise StarletteHTTPException(405)
+
+
+# /files/upload is not a file id: the methods of /files/{file_id} are 405 here, not a 422.
+router.add_api_route(
+    "/files/upload",
+    not_here,
+    methods=["GET", "HEAD", "DELETE"],
+    include_in_schema=False,
     route_class_override=APIRoute,
 )
 
