@@ -9,6 +9,8 @@ from uuid import UUID
 from psycopg import AsyncConnection, Connection
 from psycopg.rows import dict_row
 
+from domain.files import ATTACHABLE_TYPES
+
 FILE_COLUMNS = (
     "f.id, f.workspace_id, f.name, f.original_name, f.file_path, f.file_size, f.mime_type,"
     " f.checksum, f.uploaded_by, f.is_public, f.version, f.created_at"
@@ -17,6 +19,21 @@ ATTACHMENT_COLUMNS = (
     "a.id, a.file_id, a.workspace_id, a.project_id, a.attachable_type, a.attachable_id,"
     " a.attached_by, a.attached_at, f.name, f.mime_type, f.file_size"
 )
+
+
+def attachments_column(attachable_type: str, id_column: str) -> str:
+    """A select-list item ``attachments``: the attachments of the row's object (of a type,
+    its id in ``id_column``), oldest first, as the card row's ``attachments`` shows them."""
+    assert attachable_type in ATTACHABLE_TYPES
+    assert id_column.replace(".", "").replace("_", "").isalnum()
+    return (
+        "coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id, 'file_id', a.file_id,"
+        " 'name', fa.name, 'mime_type', fa.mime_type, 'file_size', fa.file_size,"
+        " 'attached_by', a.attached_by, 'attached_at', a.attached_at)"
+        " ORDER BY a.attached_at, a.id) FROM attachments a JOIN files fa ON fa.id = a.file_id"
+        f" WHERE a.attachable_type = '{attachable_type}' AND a.attachable_id = {id_column}),"
+        " '[]'::jsonb) AS attachments"
+    )
 
 
 async def get_file(

@@ -367,6 +367,17 @@ def test_attachments_on_every_kind_of_target(client, api, owner, workspace):
         )
         made[kind] = body["id"]
     assert attach(client, owner, file["id"], "card", card).status_code == 409  # already there
+    reads = {
+        "task": client.get(f"/api/v1/tasks/{task}", headers=owner["headers"]).json(),
+        "project": client.get(f"/api/v1/projects/{project}", headers=owner["headers"]).json(),
+        "comment": client.get(f"/api/v1/tasks/{task}/comments", headers=owner["headers"]).json()[
+            "data"
+        ][0],
+    }
+    for kind, read in reads.items():  # attachments show on their targets' reads
+        assert [(a["id"], a["file_id"], a["name"]) for a in read["attachments"]] == [
+            (made[kind], file["id"], "spec.pdf")
+        ], kind
     card_row = client.get(f"/api/v1/cards/{card}", headers=owner["headers"]).json()
     assert card_row["attachments_count"] == 1
     assert card_row["attachments"][0]["id"] == made["card"]

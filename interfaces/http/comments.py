@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from application.authorization import Action
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.files_schemas import AttachmentSummary
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, set_etag
@@ -75,6 +76,9 @@ class CommentOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     reactions: list[ReactionSummary]
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="files attached to it, oldest first"
+    )
 
 
 def accepted(ident: UUID, position: int | None) -> JSONResponse:

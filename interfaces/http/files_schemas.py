@@ -29,6 +29,18 @@ class FileOut(BaseModel):
     download_url: str = Field(description="where the bytes are: this file with ?download=true")
 
 
+class AttachmentSummary(BaseModel):
+    """An attachment as its target's read shows it."""
+
+    id: UUID
+    file_id: UUID
+    name: str
+    mime_type: str
+    file_size: int
+    attached_by: UUID | None
+    attached_at: datetime
+
+
 class AttachmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     file_id: UUID

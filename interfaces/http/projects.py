@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from application.errors import NotFound
 from interfaces.http.activities import ActivityOut, feed_page
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.files_schemas import AttachmentSummary
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import (
     Page,
@@ -116,6 +117,9 @@ class ProjectOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="files attached to it, oldest first"
+    )
 
 
 def accepted(ident: UUID, position: int | None) -> JSONResponse:

@@ -25,6 +25,7 @@ from pydantic import (
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.files_schemas import AttachmentSummary
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
 from interfaces.http.schemas import (
@@ -134,6 +135,9 @@ class TaskOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="files attached to it, oldest first"
+    )
 
 
 def to_out(row: dict[str, Any]) -> TaskOut:
