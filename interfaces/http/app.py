@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app = FastAPI(
         title="WorkSync API",
         version="0.1.0",
-        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking.",
+        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files.",
         lifespan=lifespan,
     )
     problems.install(app)
