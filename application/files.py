@@ -43,7 +43,8 @@ class Storage(Protocol):
     def begin(self, key: str) -> StoredUpload: ...
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """The bytes from ``start`` up to and including ``end`` (None: to the end)."""
+        """The bytes from ``start`` up to and including ``end`` (None: to the end);
+        FileNotFoundError (on the first ``next``) when the object is not there."""
         ...
 
     def exists(self, key: str) -> bool: ...

@@ -215,10 +215,17 @@ class S3Storage:
         return _S3Upload(self.client, self.bucket, checked_key(key), self.part_size)
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        from botocore.exceptions import ClientError
+
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": checked_key(key)}
         if start or end is not None:
             params["Range"] = f"bytes={start}-{'' if end is None else end}"
-        body = self.client.get_object(**params)["Body"]
+        try:
+            body = self.client.get_object(**params)["Body"]
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(key) from None
+            raise
         try:
             yield from body.iter_chunks(CHUNK)
         finally:

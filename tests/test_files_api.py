@@ -465,3 +465,11 @@ def test_deleting_the_target_removes_its_attachments(client, owner, workspace):
 def test_nothing_is_left_in_the_upload_folder(client):
     incoming = Path(client.app.state.container.settings.files_folder) / ".incoming"
     assert not incoming.exists() or os.listdir(incoming) == []
+
+
+def test_bytes_missing_from_storage_are_a_404_not_a_cut_answer(client, owner, workspace):
+    file = uploaded(client, owner, workspace["id"])
+    stored(client, file["id"]).unlink()
+    answer = client.get(file["download_url"], headers=owner["headers"])
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -101,7 +101,14 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Location", "X-Request-Id"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-Id",
+                "Content-Disposition",  # a download's file name
+                "Content-Range",
+                "Accept-Ranges",
+            ],
         )
     app.add_middleware(guard.Guard)  # ...and errors in the middlewares above, still with ids
     app.add_middleware(SecurityHeaders)

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -255,20 +256,27 @@ async def get_file(
         "Content-Disposition": content_disposition(row["name"]),
         "Accept-Ranges": "bytes",
     }
-    if wanted is None:
-        headers["Content-Length"] = str(size)
-        return StreamingResponse(
-            storage.read(row["file_path"]), media_type=row["mime_type"], headers=headers
-        )
-    first, last = wanted
+    first, last = wanted if wanted is not None else (0, size - 1)
     headers["Content-Length"] = str(last - first + 1)
-    headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    chunks = storage.read(row["file_path"], first, last if wanted is not None else None)
+    try:  # the object is opened before the answer starts: a missing one is a 404, not a cut
+        head = await to_thread.run_sync(next, chunks, b"")
+    except FileNotFoundError:
+        raise NotFound("file not found") from None
     return StreamingResponse(
-        storage.read(row["file_path"], first, last),
-        status_code=status.HTTP_206_PARTIAL_CONTENT,
+        _chained(head, chunks),
+        status_code=status.HTTP_206_PARTIAL_CONTENT if wanted else status.HTTP_200_OK,
         media_type=row["mime_type"],
         headers=headers,
     )
+
+
+def _chained(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from rest
 
 
 @router.delete("/files/{file_id}", status_code=status.HTTP_204_NO_CONTENT)

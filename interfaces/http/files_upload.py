@@ -130,7 +130,7 @@ async def receive_file(
                         filename if filename is not None else "file",
                         declared.decode("latin-1") if declared else None,
                     )
-                    receiver = start(part)
+                    receiver = await to_thread.run_sync(start, part)  # may connect to clamd
                 elif kind == "data" and receiver is not None:
                     pending.extend(data)
                     await feed()
