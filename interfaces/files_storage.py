@@ -279,9 +279,9 @@ def open_storage(settings: Settings) -> Storage:
         return S3Storage(
             settings.s3_bucket_name,
             region=settings.s3_region,
-            endpoint_url=settings.s3_endpoint_url,
-            access_key=settings.aws_access_key_id,
-            secret_key=settings.aws_secret_access_key,
+            endpoint_url=settings.s3_endpoint_url or None,
+            access_key=settings.aws_access_key_id or None,
+            secret_key=settings.aws_secret_access_key or None,
             part_size=settings.s3_part_size,
         )
     return LocalStorage(settings.files_folder)
