@@ -9,10 +9,15 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
 
+from interfaces.files_storage import LocalStorage
 from interfaces.http.app import create_app
+from interfaces.jobs.files import OutboxFiles
+from projections.outbox import OutboxDispatcher
 from tests.support.authz import add_member
 from tests.support.authz_comments import make_card
 from tests.support.authz_tasks import make_project
@@ -473,3 +478,39 @@ def test_bytes_missing_from_storage_are_a_404_not_a_cut_answer(client, owner, wo
     answer = client.get(file["download_url"], headers=owner["headers"])
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_storage_down_the_deletion_is_retried_until_storage_confirms(fresh_database_url, tmp_path):
+    """The outbox row of a deleted file stays due while storage fails, with backoff, and is
+    delivered once storage answers (a delete of what is already gone succeeds too)."""
+    storage = LocalStorage(tmp_path)
+    key = (
+        "workspaces/0b6f8f62-3c55-4d36-8d38-8f2f0c5d9e41/files/1f0e7c57-2b6d-4b44-9d5c-0c3f1d2a9b10"
+    )
+    upload_ = storage.begin(key)
+    upload_.write(PNG)
+    upload_.commit()
+    failures = [OSError("storage unreachable")] * 2
+
+    class Flaky:
+        def delete(self, key: str) -> None:
+            if failures:
+                raise failures.pop()
+            storage.delete(key)
+
+    dispatcher = OutboxDispatcher(
+        fresh_database_url, {"files": OutboxFiles(Flaky())}, max_backoff=0.0
+    )
+    with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO outbox (key, kind, policy, position, payload)"
+            " VALUES ('files_storage:7:0', 'files', 'files_storage', 7, %s)",
+            (Jsonb({"delete": key}),),
+        )
+        for _ in range(3):
+            dispatcher.dispatch(conn)
+        row = conn.execute("SELECT attempts, delivered_at, last_error FROM outbox").fetchone()
+    assert row[0] == 3
+    assert row[1] is not None
+    assert row[2] is None
+    assert not storage.exists(key)
