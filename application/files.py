@@ -264,10 +264,7 @@ class FilesService:
 
         def command() -> tuple[None, list[File]]:
             file, _ = self._live_file(file_id, actor_id)
-            try:
-                kind, target_id = file.target_of(attachment_id)
-            except Exception:
-                raise NotFound("attachment not found") from None
+            kind, target_id = file.target_of(attachment_id)  # Missing: a 404
             self.targets.editable(kind, target_id, actor_id)
             file.detach(actor_id, attachment_id)
             return None, [file]

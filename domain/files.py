@@ -20,7 +20,8 @@ from eventsourcing.domain import Aggregate, event
 from domain.shared import Gone, Missing, NotPermitted, RuleBroken
 
 # What a file may be attached to. The one list: a new kind of target (a milestone's
-# deliverable) is added here and in application/files.py ``AttachTargets``.
+# deliverable) is added here, with its rule in application/files.py ``AttachTargets`` (a
+# method ``_deliverable``); interfaces/http/files_schemas.py checks its Literal against it.
 ATTACHABLE_TYPES = ("card", "task", "comment", "project")
 MAX_NAME = 255
 # Windows device names are reserved with any extension (CON, con.txt, LPT1.tar.gz).

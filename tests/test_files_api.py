@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
+from application.errors import Conflict
 from interfaces.files_storage import LocalStorage
 from interfaces.http.app import create_app
 from interfaces.jobs.files import OutboxFiles
@@ -514,3 +515,17 @@ def test_storage_down_the_deletion_is_retried_until_storage_confirms(fresh_datab
     assert row[1] is not None
     assert row[2] is None
     assert not storage.exists(key)
+
+
+def test_an_upload_the_log_refuses_leaves_nothing_in_storage(client, owner, workspace, monkeypatch):
+    """The bytes are stored first; if recording the file then fails (a rule, a clash), the
+    object is removed."""
+    files = client.app.state.container.files
+
+    def refused_by_the_log(**kwargs):
+        assert any(p.name == str(kwargs["plan"].file_id) for p in stored_files(client))
+        raise Conflict("refused")
+
+    monkeypatch.setattr(files, "record_upload", refused_by_the_log)
+    before = stored_files(client)
+    refused(upload(client, owner, workspace["id"]), 409, client, before)

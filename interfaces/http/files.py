@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 from uuid import UUID
 
+import anyio
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
@@ -50,6 +51,7 @@ from interfaces.http.files_schemas import (
     file_out,
 )
 from interfaces.http.files_upload import FilePart, receive_file
+from interfaces.http.guard import request_state
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.schemas import ACCEPTED
 from interfaces.http.schemas import accepted as shared_accepted
@@ -156,7 +158,10 @@ async def upload_file(
             ),
         )
     except BaseException:
-        await to_thread.run_sync(container.files.storage.delete, plan.key)
+        state = request_state()
+        if state is None or state.committed is None:  # not recorded: nothing refers to it
+            with anyio.CancelScope(shield=True):
+                await to_thread.run_sync(container.files.storage.delete, plan.key)
         raise
     row = await files_queries.get_file(conn, plan.file_id, caller.id) if caught_up else None
     if row is None:
