@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         default=65_536, ge=256, validation_alias="MAX_JSON_FIELD_BYTES"
     )
 
-    # Files (application/files.py, interfaces/files_storage.py): S3-compatible storage when
+    # Files (application/files.py, application/adapters/files_storage.py): S3-compatible storage when
     # S3_BUCKET_NAME is set (S3_ENDPOINT_URL for MinIO and friends), else a local folder.
     s3_bucket_name: str | None = Field(default=None, validation_alias="S3_BUCKET_NAME")
     s3_region: str = Field(default="us-east-1", validation_alias="S3_REGION")

@@ -1,7 +1,7 @@
 """Files use cases: uploads into a workspace (bytes to storage, the file's metadata to the
 log), deletion, and attachments of a file to a card, task, comment or project.
 
-Storage is a port (``Storage``) with two adapters in interfaces/files_storage.py (a local
+Storage is a port (``Storage``) with two adapters in application/adapters/files_storage.py (a local
 folder, S3-compatible). The log never holds bytes: ``File.Uploaded`` is recorded once the
 object is committed in storage, and the stored object is removed after ``File.Deleted`` by
 the ``files_storage`` policy (an outbox row the dispatcher delivers until storage confirms).
@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.access import live_project, require
+from application.adapters.store import EventStore, Saved
 from application.authorization import Action, allowed
 from application.errors import Forbidden, NotFound
 from application.files_content import Received, Receiver, ScanSession, StoredUpload
-from application.store import EventStore, Saved
 from application.tasks import invalid, live_task
 from domain.comments import Comment
 from domain.files import BadName, File, check_name, storage_key, workspace_prefix
@@ -94,7 +94,7 @@ class AttachTargets:
         card = self.store.load(Card, card_id, "card")
         if card.deleted:
             raise NotFound("card not found")
-        require(self.store, card.workspace_id, actor_id, Action.BOARD_WRITE, "card")
+        require(self.store, card.workspace_id, actor_id, Action.KANBAN_WRITE, "card")
         if self.store.load(Project, card.project_id, "card").deleted:
             raise NotFound("card not found")
         return Target("card", card_id, card.workspace_id, card.project_id)

@@ -11,6 +11,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import migrations
+from application.adapters.files_storage import open_scanner, open_storage
+from application.adapters.sessions import SessionStore
+from application.adapters.store import EventStore, eventstore_env
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
@@ -20,12 +23,9 @@ from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.projects import ProjectsService
-from application.sessions import SessionStore
-from application.store import EventStore, eventstore_env
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
-from interfaces.files_storage import open_scanner, open_storage
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail

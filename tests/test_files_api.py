@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
+from application.adapters.files_storage import LocalStorage
 from application.errors import Conflict
-from interfaces.files_storage import LocalStorage
 from interfaces.http.app import create_app
 from interfaces.jobs.files import OutboxFiles
 from projections.outbox import OutboxDispatcher

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from application.adapters.files_storage import ClamdScanner, content_disposition
 from application.errors import Invalid
 from application.files_content import (
     DEFAULT_ALLOWED,
@@ -23,7 +24,6 @@ from application.files_content import (
 )
 from domain.files import BadName, File, check_name, storage_key
 from domain.shared import Gone, Missing, NotPermitted, RuleBroken
-from interfaces.files_storage import ClamdScanner, content_disposition
 from interfaces.http.files import RangeNotSatisfiable, byte_range
 from interfaces.realtime.names import route
 from tests.support.files import EICAR, ELF, EXE, PDF, PNG, TEXT
@@ -351,9 +351,9 @@ def test_an_attachment_on_a_card_is_a_kanban_event_in_the_workspace():
     routes = [route(e, n) for n, e in enumerate(file.collect_events(), 1)]
     assert [r.name for r in routes] == [
         "file:uploaded",
-        "kanban:attachment:created",
-        "attachment:created",
-        "kanban:attachment:deleted",
+        "kanban:file:attached",
+        "file:attached",
+        "kanban:file:detached",
     ]
     on_card = routes[1]
     assert on_card.rooms == {f"workspace:{file.workspace_id}"}

@@ -1,5 +1,6 @@
 """File events over Socket.IO, against a real `worksync serve` with the real client: an
-attachment on a card reaches the workspace's members as kanban:attachment:*, nobody else."""
+attachment on a card reaches the workspace's members as kanban:file:attached and
+kanban:file:detached, nobody else."""
 
 from __future__ import annotations
 
@@ -47,14 +48,14 @@ def test_an_attachment_on_a_card_is_pushed_to_the_workspace(server):
         attachment = await http.request("POST", "/attachments", ann, json=body)
         await http.request("DELETE", f"/attachments/{attachment['id']}", ann)
 
-        wanted = ["file:uploaded", "kanban:attachment:created", "kanban:attachment:deleted"]
+        wanted = ["file:uploaded", "kanban:file:attached", "kanban:file:detached"]
 
         def arrived() -> bool:
             names = [e for e, _ in team.events if e in wanted]
             return names == wanted
 
         assert await team.wait_for(arrived), team.events
-        created = team.named("kanban:attachment:created")[0]
+        created = team.named("kanban:file:attached")[0]
         assert created["resource"] == {"type": "attachment", "id": attachment["id"]}
         assert created["actor_id"] == ann["id"]
         assert created["workspace_id"] == workspace

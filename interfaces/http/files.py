@@ -30,10 +30,10 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from application.adapters.files_storage import content_disposition
 from application.errors import ApplicationError, NotFound, Unauthorized
 from application.files import PlannedUpload
 from application.files_content import Receiver
-from interfaces.files_storage import content_disposition
 from interfaces.http.deps import (
     Caller,
     Conn,
@@ -53,8 +53,7 @@ from interfaces.http.files_schemas import (
 from interfaces.http.files_upload import FilePart, receive_file
 from interfaces.http.guard import request_state
 from interfaces.http.idempotency import CommandRoute
-from interfaces.http.schemas import ACCEPTED
-from interfaces.http.schemas import accepted as shared_accepted
+from interfaces.http.schemas import ACCEPTED, accepted
 from projections import files_queries
 
 router = APIRouter(tags=["files"], route_class=CommandRoute)
@@ -165,7 +164,7 @@ async def upload_file(
         raise
     row = await files_queries.get_file(conn, plan.file_id, caller.id) if caught_up else None
     if row is None:
-        return shared_accepted("files", plan.file_id, saved.position)
+        return accepted("files", plan.file_id, saved.position)
     body = file_out(row)
     return JSONResponse(
         body.model_dump(mode="json"),
@@ -314,7 +313,7 @@ async def create_attachment(
         ),
     )
     row = await files_queries.get_attachment(conn, saved.value) if caught_up else None
-    return AttachmentOut(**row) if row else shared_accepted("files", body.file_id, saved.position)
+    return AttachmentOut(**row) if row else accepted("files", body.file_id, saved.position)
 
 
 @router.delete("/attachments/{attachment_id}", status_code=status.HTTP_204_NO_CONTENT)

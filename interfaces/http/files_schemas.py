@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.files import ATTACHABLE_TYPES
+from interfaces.http.schemas import Strict
 
 AttachableType = Literal["card", "task", "comment", "project"]
 assert set(AttachableType.__args__) == set(ATTACHABLE_TYPES)  # type: ignore[attr-defined]
@@ -41,8 +42,7 @@ class AttachmentSummary(BaseModel):
     attached_at: datetime
 
 
-class AttachmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AttachmentCreate(Strict):
     file_id: UUID
     attachable_type: AttachableType
     attachable_id: UUID

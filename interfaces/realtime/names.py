@@ -96,7 +96,8 @@ EVENT_NAMES: dict[str, Name] = {
     M + "Deleted": Name("comment:deleted"),
     M + "ReactionAdded": Name("comment:reaction:added"),
     M + "ReactionRemoved": Name("comment:reaction:removed"),
-    # Time entries also reach their user's own room (the user's TimeTracker is not sent).
+    # time_tracking: the spec names its events time:*. Entries also reach their user's own
+    # room (the user's TimeTracker is not sent).
     TE + "Started": Name("time:timer:started", notify=MEMBER),
     TE + "Paused": Name("time:timer:paused", notify=MEMBER),
     TE + "Resumed": Name("time:timer:resumed", notify=MEMBER),
@@ -104,11 +105,11 @@ EVENT_NAMES: dict[str, Name] = {
     TE + "Recorded": Name("time:entry:created", notify=MEMBER),
     TE + "Updated": Name("time:entry:updated", notify=MEMBER),
     TE + "Deleted": Name("time:entry:deleted", notify=MEMBER),
-    # Files; attachments on a card are kanban:attachment:*, on anything else attachment:*.
+    # Files; attaching to a card is kanban:file:attached (and detached), elsewhere file:*.
     F + "Uploaded": Name("file:uploaded"),
     F + "Deleted": Name("file:deleted"),
-    F + "Attached": Name("attachment:created", "attachment", "attachment_id"),
-    F + "Detached": Name("attachment:deleted", "attachment", "attachment_id"),
+    F + "Attached": Name("file:attached", "attachment", "attachment_id"),
+    F + "Detached": Name("file:detached", "attachment", "attachment_id"),
 }
 
 
