@@ -36,6 +36,8 @@ class Action(StrEnum):
     TIME_READ = "time:read"  # one's own time entries and reports
     TIME_TRACK = "time:track"  # timers and one's own entries
     TIME_MANAGE = "time:manage"  # everyone's entries in the workspace: read, edit, delete
+    RESOURCE_READ = "resource:read"  # team members, allocations, conflicts, utilization
+    RESOURCE_MANAGE = "resource:manage"  # change them, resolve conflicts, optimize
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -58,6 +60,8 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TIME_READ: ALL_ROLES,
     Action.TIME_TRACK: WRITERS,
     Action.TIME_MANAGE: MANAGERS,
+    Action.RESOURCE_READ: ALL_ROLES,
+    Action.RESOURCE_MANAGE: MANAGERS,
 }
 
 

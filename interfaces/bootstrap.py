@@ -18,6 +18,8 @@ from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.projects import ProjectsService
+from application.resources import ResourcesService
+from application.resources_policy import WorkloadPolicy
 from application.sessions import SessionStore
 from application.store import EventStore, eventstore_env
 from application.tasks import TasksService
@@ -87,7 +89,7 @@ def migrate(database_url: str) -> list[str]:
 
 
 # Every policy's name (``worksync projections status`` lists them beside the projections).
-POLICY_NAMES = (MailPolicy.name,)
+POLICY_NAMES = (MailPolicy.name, WorkloadPolicy.name)
 
 
 def link_tokens(settings: Settings) -> LinkTokens:
@@ -96,7 +98,7 @@ def link_tokens(settings: Settings) -> LinkTokens:
 
 def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
     """Every policy the service runs, beside the projections (projections/policy.py)."""
-    return [MailPolicy(store, link_tokens(settings), settings.app_url)]
+    return [MailPolicy(store, link_tokens(settings), settings.app_url), WorkloadPolicy(store)]
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
@@ -187,6 +189,7 @@ class Container:
     comments: CommentsService
     audit: AuditService
     time_tracking: TimeTrackingService
+    resources: ResourcesService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -222,6 +225,7 @@ async def open_container(
         comments=CommentsService(store),
         audit=AuditService(store),
         time_tracking=make_time_tracking(store, settings),
+        resources=ResourcesService(store),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

@@ -11,6 +11,7 @@ from projections.comments import CommentsProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
 from projections.projects import ProjectsProjection
+from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
 from projections.time_tracking import TimeTrackingProjection
 from projections.workspaces import WorkspacesProjection
@@ -27,6 +28,7 @@ def all_projections() -> list[Projection]:
         TasksProjection(),
         CommentsProjection(),
         TimeTrackingProjection(),
+        ResourcesProjection(),
     ]
 
 
