@@ -19,10 +19,12 @@ def team(client, api) -> Team:
 def test_team_members_are_created_listed_and_updated(team: Team):
     ann = team.members["Ann"]
     assert ann["skills"] == ["python", "sql"]
-    assert ann["capacity"] == 40 and ann["is_active"] is True
+    assert ann["capacity"] == 40
+    assert ann["is_active"] is True
     assert ann["availability"] == {"weekdays": {}, "leave": []}
     page = team.ok("GET", f"{team.ws}/team-members", params={"skill": "PYTHON", "limit": 1})
-    assert len(page["data"]) == 1 and page["next_cursor"]
+    assert len(page["data"]) == 1
+    assert page["next_cursor"]
     rest = team.ok(
         "GET", f"{team.ws}/team-members", params={"skill": "python", "cursor": page["next_cursor"]}
     )
@@ -45,16 +47,19 @@ def test_team_members_are_created_listed_and_updated(team: Team):
     outsider = team.call(
         "POST", f"{team.ws}/team-members", json={"user_id": stranger["user"]["id"]}
     )
-    assert outsider.status_code == 422 and outsider.json()["errors"][0]["field"] == "user_id"
+    assert outsider.status_code == 422
+    assert outsider.json()["errors"][0]["field"] == "user_id"
 
 
 def test_allocations_crud_with_filters_and_if_match(team: Team):
     other = team.project("Other")
     a = team.allocate("Ann", 20, "2027-01-04", "2027-02-28", role="dev", required_skills=["SQL"])
-    assert a["hours_per_week"] == 20 and a["required_skills"] == ["sql"]
+    assert a["hours_per_week"] == 20
+    assert a["required_skills"] == ["sql"]
     b = team.allocate("Bob", 10, "2027-03-01", "2027-03-31", project_id=other)
     got = team.call("GET", f"/allocations/{a['id']}")
-    assert got.status_code == 200 and got.headers["etag"] == f'"{a["version"]}"'
+    assert got.status_code == 200
+    assert got.headers["etag"] == f'"{a["version"]}"'
     by_user = team.ok("GET", f"{team.ws}/allocations", params={"user_id": team.uid("Bob")})
     assert [x["id"] for x in by_user["data"]] == [b["id"]]
     by_project = team.ok("GET", f"{team.ws}/allocations", params={"project_id": other})
@@ -75,7 +80,8 @@ def test_allocations_crud_with_filters_and_if_match(team: Team):
         json={"hours_per_week": "25.5", "end_date": "2027-03-07"},
         headers={"If-Match": f'"{a["version"]}"'},
     )
-    assert changed["hours_per_week"] == 25.5 and changed["end_date"] == "2027-03-07"
+    assert changed["hours_per_week"] == 25.5
+    assert changed["end_date"] == "2027-03-07"
     stale = team.call(
         "PUT",
         f"/allocations/{a['id']}",
@@ -166,7 +172,8 @@ def test_bulk_update_is_all_or_nothing(team: Team):
     assert done["deleted"] == [b["id"]]
     assert [x["hours_per_week"] for x in done["data"]] == [12.0, 8.0]
     listed = team.ok("GET", f"{team.ws}/allocations")["data"]
-    assert len(listed) == 2 and b["id"] not in {x["id"] for x in listed}
+    assert len(listed) == 2
+    assert b["id"] not in {x["id"] for x in listed}
 
 
 def test_a_conflict_appears_and_resolves_itself(team: Team):
