@@ -12,6 +12,7 @@ from tests.support import (
     authz_comments,
     authz_kanban,
     authz_projects,
+    authz_resources,
     authz_tasks,
     authz_time_tracking,
 )
@@ -102,6 +103,7 @@ CASES += [
     *authz_tasks.CASES,
     *authz_comments.CASES,
     *authz_time_tracking.CASES,
+    *authz_resources.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.
