@@ -56,7 +56,7 @@ def test_availability_is_checked_and_normalized():
         {"leave": [{"start": "2027-02-02", "end": "2027-02-01"}]},
         {"holidays": []},
     ):
-        with pytest.raises(ValueError):  # noqa: PT011
+        with pytest.raises(ValueError):
             normalize_availability(bad)
 
 
