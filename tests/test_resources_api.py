@@ -240,3 +240,40 @@ def test_raising_capacity_or_deleting_resolves_and_a_manager_can_ignore(team: Te
     team.ok("DELETE", f"/allocations/{b['id']}", 204)
     team.settle()
     assert [c["status"] for c in team.conflicts()] == ["ignored"]
+
+
+def test_optimize_proposes_then_applies_a_plan_that_clears_the_conflict(team: Team):
+    team.person("Cid", skills=["go"], capacity=40)
+    a = team.allocate("Ann", 30, "2027-01-04", "2027-01-17", required_skills=["python"])
+    team.allocate("Ann", 20, "2027-01-04", "2027-01-17")
+    team.settle()
+    assert len(team.conflicts(status="active")) == 1
+    body = {"start_date": "2027-01-06", "weeks": 2, "time_limit_seconds": 2}
+    plan = team.ok("POST", f"{team.ws}/optimize-allocations", json=body)
+    assert plan["status"] == "solved"
+    assert plan["applied"] is False
+    assert (plan["start_date"], plan["end_date"]) == ("2027-01-04", "2027-01-17")
+    assert plan["over_allocation_before"] == 20.0
+    assert plan["over_allocation_after"] == 0.0
+    (move,) = plan["moves"]
+    assert move["hours_per_week"] == 10.0
+    if move["allocation_id"] == a["id"]:  # python is needed: Bob, not Cid
+        assert move["to_user_id"] == team.uid("Bob")
+    assert move["to_user_id"] != team.uid("Ann")
+    assert len(team.ok("GET", f"{team.ws}/allocations")["data"]) == 2  # nothing applied
+    viewer = team.api.register(name="Viewer")
+    from tests.support.authz import add_member
+
+    add_member(team.client, team.workspace["id"], team.owner, viewer["user"]["id"], "viewer")
+    denied = team.call("POST", f"{team.ws}/optimize-allocations", as_user=viewer, json=body)
+    assert denied.status_code == 403
+    applied = team.ok("POST", f"{team.ws}/optimize-allocations", json={**body, "apply": True})
+    assert applied["applied"] is True
+    assert applied["position"] > 0
+    rows = team.ok("GET", f"{team.ws}/allocations")["data"]
+    assert len(rows) == 3
+    assert sum(r["hours_per_week"] for r in rows) == 50.0
+    team.settle()
+    assert team.conflicts(status="active") == []
+    again = team.ok("POST", f"{team.ws}/optimize-allocations", json=body)
+    assert again["status"] == "no_over_allocation"
