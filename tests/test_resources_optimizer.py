@@ -183,7 +183,8 @@ def test_an_infeasible_case_is_reported_with_its_reason():
     assert plan.status == "partial"
     (left,) = plan.unfixed
     assert (left.user_id, left.week_start, left.over_hours) == ("a", BASE, Decimal("20.00"))
-    assert "skills" in left.reason and "go" in left.reason
+    assert "skills" in left.reason
+    assert "go" in left.reason
     full = [person("a"), person("b", 40)]
     plain = [demand("a", 30, BASE, BASE + timedelta(days=6)) for _ in range(2)]
     taken = [*plain, demand("b", 40, BASE, BASE + timedelta(days=6))]
