@@ -36,7 +36,7 @@ def invalid(field_name: str, message: str) -> Invalid:
 @dataclass(frozen=True)
 class Change:
     """One item of a bulk command: create (no ``id``), update (``id`` and fields) or delete
-    (``id`` and ``delete``). ``version``: the allocation's expected version (412 if stale)."""
+    (``id`` and ``delete``). ``version``: the allocation's expected version (409 if stale)."""
 
     id: UUID | None = None
     delete: bool = False
@@ -211,7 +211,8 @@ class ResourcesService:
 
     def bulk_update(self, *, workspace_id: UUID, actor_id: UUID, changes: list[Change]) -> Saved:
         """Every change or none: one invalid item is a 422 naming it (``changes[i]...``), a
-        stale ``version`` a 412, and nothing is written. Returns the ids, in item order."""
+        stale ``version`` a 409 (a body field, not If-Match), and nothing is written. Returns
+        the ids, in item order."""
         if len(changes) > MAX_BULK:
             raise invalid("changes", f"at most {MAX_BULK} changes in one command")
 
@@ -243,7 +244,12 @@ class ResourcesService:
                         allocation = None
                     if allocation is None or allocation.workspace_id != workspace_id:
                         raise invalid(f"{at}id", "not an allocation of this workspace")
-                    check_version(allocation, change.version)
+                    if change.version is not None and allocation.version != change.version:
+                        raise Conflict(
+                            f"changes[{i}]: version {change.version} is stale; the current"
+                            f" version is {allocation.version}",
+                            current_version=allocation.version,
+                        )
                     touched[change.id] = allocation
                 if allocation.deleted:
                     raise invalid(f"{at}id", "deleted earlier in this command")

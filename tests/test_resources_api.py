@@ -163,7 +163,7 @@ def test_bulk_update_is_all_or_nothing(team: Team):
         "/allocations/bulk-update",
         json={"workspace_id": team.workspace["id"], "changes": [{**good[0], "version": 99}]},
     )
-    assert stale.status_code == 412
+    assert stale.status_code == 409
     done = team.ok(
         "PUT",
         "/allocations/bulk-update",

@@ -220,7 +220,7 @@ async def bulk_update(
     body: BulkUpdate, caller: CurrentUser, container: ContainerDep, conn: Conn
 ) -> BulkOut:
     """Many creations, changes and deletions in one command, all or nothing (managers): one
-    invalid item is a 422 naming it (``changes[3].end_date``), a stale ``version`` a 412,
+    invalid item is a 422 naming it (``changes[3].end_date``), a stale ``version`` a 409,
     and nothing changes."""
     changes = [
         Change(id=c.id, delete=c.delete, version=c.version, fields=c.fields()) for c in body.changes
@@ -417,6 +417,7 @@ async def optimize_allocations(
     )
     position, applied = None, False
     if body.apply and plan.changes:
+        # The plan names the versions it was made from: a change meanwhile is a 409.
         saved, _ = await run_command(
             container,
             lambda: container.resources.bulk_update(

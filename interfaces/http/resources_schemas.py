@@ -170,7 +170,7 @@ class AllocationOut(BaseModel):
 class BulkChange(Strict):
     """Without ``id``: a new allocation (project_id, user_id, hours_per_week, start_date and
     end_date required). With ``id``: that allocation changes, or is deleted (``delete``).
-    ``version``: its expected version (412 when stale)."""
+    ``version``: its expected version (409 when stale)."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra=not_null("delete", *ALLOCATION_NOT_NULLABLE)
