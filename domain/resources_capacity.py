@@ -146,9 +146,29 @@ class Capacity:
     def week(self, monday: date) -> Fraction:
         found = self._weeks.get(monday)
         if found is None:
-            found = sum((self.day(monday + timedelta(days=i)) for i in range(7)), Fraction(0))
+            sunday = monday + timedelta(days=6)
+            if not self.active:
+                found = Fraction(0)
+            elif any(s <= sunday and e >= monday for s, e in self.leave):
+                found = sum((self.day(monday + timedelta(days=i)) for i in range(7)), Fraction(0))
+            else:
+                found = self._usual_week()
             self._weeks[monday] = found
         return found
+
+    def _usual_week(self) -> Fraction:
+        """A week without leave: the same every week."""
+        usual = self._weeks.get(date.min)
+        if usual is None:
+            usual = sum(
+                (
+                    self.weekdays.get(i, self.weekly / WORKING_DAYS if i < WORKING_DAYS else 0)
+                    for i in range(7)
+                ),
+                Fraction(0),
+            )
+            self._weeks[date.min] = usual
+        return usual
 
     def between(self, first: date, last: date) -> Fraction:
         return sum(
@@ -233,11 +253,17 @@ def weekly_load(bookings: Iterable[Booking]) -> dict[date, dict[str, Fraction]]:
 
 
 def overloads(
-    workspace_id: Any, user_id: Any, capacity: Capacity, bookings: Iterable[Booking]
+    workspace_id: Any,
+    user_id: Any,
+    capacity: Capacity,
+    bookings: Iterable[Booking],
+    load: dict[date, dict[str, Fraction]] | None = None,
 ) -> list[Overload]:
-    """The user's conflicts, in date order (see the module's rules)."""
+    """The user's conflicts, in date order (see the module's rules). ``load``: their
+    ``weekly_load``, when the caller has it already."""
     over: list[tuple[date, tuple[str, ...], Fraction, Fraction]] = []
-    for monday, parts in sorted(weekly_load(bookings).items()):
+    weeks = weekly_load(bookings) if load is None else load
+    for monday, parts in sorted(weeks.items()):
         load, cap = sum(parts.values(), Fraction(0)), capacity.week(monday)
         if load > cap:
             over.append((monday, tuple(sorted(parts)), load, cap))
