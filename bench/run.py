@@ -99,6 +99,7 @@ BENCHMARKS = (
     Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
 )
 REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
+RESOURCES = "resources"  # bench/resources.py: conflict detection lag and the optimizer
 REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
@@ -109,14 +110,15 @@ CONTENTION_STATUSES = ("409", "412", "202")
 def selected_benchmarks(only: str) -> tuple[list[Benchmark], set[str]]:
     """The wrk benchmarks selected, and which of the separate ones (rebuild, realtime)."""
     if not only.strip():
-        return list(BENCHMARKS), {REALTIME, REBUILD}
+        return list(BENCHMARKS), {REALTIME, REBUILD, RESOURCES}
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | {REBUILD, REALTIME}
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS}
+    known |= {REBUILD, REALTIME, RESOURCES}
     if unknown := wanted - known:
         raise RuntimeError(
             f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
         )
-    separate = wanted & {REALTIME, REBUILD}
+    separate = wanted & {REALTIME, REBUILD, RESOURCES}
     return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], separate
 
 
@@ -435,7 +437,30 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         results.append(run_script("rebuild.py", dict(os.environ)))
     for result in results:
         print(json.dumps(result), flush=True)
+    if RESOURCES in which:
+        log("resources benchmarks: bench/resources.py (conflict detection lag, optimizer)")
+        for result in run_script_lines(
+            "resources.py", {**os.environ, "BENCH_SECONDS": str(seconds)}
+        ):
+            print(json.dumps(result), flush=True)
+            results.append(result)
     return results
+
+
+def run_script_lines(name: str, env: dict[str, str]) -> list[dict]:
+    """Run bench/NAME; every stdout line that is a JSON object is a result."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR / name)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"bench/{name} exited with {proc.returncode}:\n{proc.stdout}")
+    return [json.loads(line) for line in lines]
 
 
 def run_script(name: str, env: dict[str, str]) -> dict:
