@@ -314,3 +314,39 @@ def test_replaying_the_log_gives_the_same_conflicts_and_metrics(team: Team):
     assert len(live[0]) == 2  # Ann's (detected, changed twice) and Bob's
     rebuild(container.database_url, by_name("resources"), container.store.mapper)
     assert rows() == live
+
+
+def test_leave_and_part_time_make_conflicts_through_the_api_at_week_boundaries(team: Team):
+    # Two allocations meeting at the Sunday/Monday boundary: no conflict.
+    team.allocate("Bob", 40, "2027-01-04", "2027-01-10")
+    team.allocate("Bob", 40, "2027-01-11", "2027-01-17")
+    # Ending on Wednesday and starting on Thursday inside one week: no conflict either.
+    team.allocate("Ann", 40, "2027-01-04", "2027-01-13")
+    team.allocate("Ann", 40, "2027-01-14", "2027-01-24")
+    team.settle()
+    assert team.conflicts() == []
+    bob = team.members["Bob"]
+    team.ok(
+        "PUT",
+        f"/team-members/{bob['id']}",
+        json={"availability": {"leave": [{"start": "2027-01-11", "end": "2027-01-12"}]}},
+    )
+    team.settle()
+    (leave,) = team.conflicts(status="active")
+    assert (leave["start_date"], leave["end_date"]) == ("2027-01-11", "2027-01-17")
+    assert leave["overallocation_percentage"] == 66.67  # 40 h on 24
+    team.ok(
+        "PUT",
+        f"/team-members/{bob['id']}",
+        json={"availability": {"weekdays": {"fri": 0}}},  # back from leave, Fridays off
+    )
+    team.settle()
+    part_time = team.conflicts(status="active")  # one per week: other allocations each
+    assert sorted((c["start_date"], c["end_date"]) for c in part_time) == [
+        ("2027-01-04", "2027-01-10"),
+        ("2027-01-11", "2027-01-17"),
+    ]
+    assert {c["overallocation_percentage"] for c in part_time} == {25.0}  # 40 h on 32
+    # The same allocations in the same weeks: the leave's conflict is the one updated.
+    assert leave["id"] in {c["id"] for c in part_time}
+    assert team.conflicts(status="resolved") == []
