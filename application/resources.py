@@ -113,8 +113,15 @@ class ResourcesService:
             raise invalid(where, "not an active team member of this workspace")
 
     def _allocation(self, allocation_id: UUID) -> Allocation:
+        """A live allocation of a live project (a deleted project's are gone with it)."""
         allocation = self.store.load(Allocation, allocation_id, "allocation")
         if allocation.deleted:
+            raise NotFound("allocation not found")
+        try:
+            project = self.store.load(Project, allocation.project_id, copy=False)
+        except NotFound:
+            project = None
+        if project is None or project.deleted:
             raise NotFound("allocation not found")
         return allocation
 

@@ -350,3 +350,22 @@ def test_leave_and_part_time_make_conflicts_through_the_api_at_week_boundaries(t
     # The same allocations in the same weeks: the leave's conflict is the one updated.
     assert leave["id"] in {c["id"] for c in part_time}
     assert team.conflicts(status="resolved") == []
+
+
+def test_deleting_a_project_removes_its_allocations_and_their_conflicts(team: Team):
+    doomed = team.project("Doomed")
+    a = team.allocate("Ann", 30, "2027-01-04", "2027-01-10", project_id=doomed)
+    team.allocate("Ann", 30, "2027-01-04", "2027-01-10")
+    team.settle()
+    assert len(team.conflicts(status="active")) == 1
+    team.ok("DELETE", f"/projects/{doomed}", 204)
+    team.settle()
+    assert [x["project_id"] for x in team.ok("GET", f"{team.ws}/allocations")["data"]] == [
+        team.project_id
+    ]
+    assert (
+        team.call("PUT", f"/allocations/{a['id']}", json={"hours_per_week": 1}).status_code == 404
+    )
+    (resolved,) = team.conflicts()
+    assert resolved["status"] == "resolved"
+    assert resolved["resolution_details"]["reason"] == "project deleted"
