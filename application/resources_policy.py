@@ -105,7 +105,7 @@ class BatchedWorker(PolicyWorker):
     runs again on freshly loaded aggregates. A handler that raises hands the batch to the
     engine's event-by-event worker, which stops at the event at fault."""
 
-    def __init__(self, policy: Policy, decoded: DecodedEvents, batch_size: int) -> None:
+    def __init__(self, policy: WorkloadPolicy, decoded: DecodedEvents, batch_size: int) -> None:
         super().__init__(policy, decoded, min(batch_size, BATCH))
         self.saved: dict[UUID, Any] = {}
 
@@ -128,7 +128,7 @@ class BatchedWorker(PolicyWorker):
         return self.projection.name
 
     def _step_batch(self, conn: Connection) -> int:
-        policy: Policy = self.projection  # type: ignore[assignment]
+        policy: WorkloadPolicy = self.projection  # type: ignore[assignment]
         mapper = self.decoded.mapper
         with conn.transaction(), conn.cursor() as cur:
             position, state, parked = self._lock_tracking(cur)
@@ -138,13 +138,25 @@ class BatchedWorker(PolicyWorker):
             if not rows:
                 return 0
             pending: dict[UUID, Any] = {}
-            for row in rows:
-                if not policy.handles_topic(row.topic) or row.position in parked:
-                    continue
-                event = self.decoded.get(row)
-                ctx = PolicyContext(policy, cur, row.position, mapper, _Cached(self, pending))
-                ctx.pending = pending
-                policy._handlers[get_topic(type(event))](policy, ctx, event)
+            mine = [
+                (row, self.decoded.get(row))
+                for row in rows
+                if policy.handles_topic(row.topic) and row.position not in parked
+            ]
+            keys = {
+                (e.workspace_id, e.user_id)
+                for _, e in mine
+                if getattr(e, "workspace_id", None) and getattr(e, "user_id", None)
+            }
+            policy.prefetch(cur, keys)
+            try:
+                for row, event in mine:
+                    ctx = PolicyContext(policy, cur, row.position, mapper, _Cached(self, pending))
+                    ctx.pending = pending
+                    policy._handlers[get_topic(type(event))](policy, ctx, event)
+                policy.flush_states(cur)
+            finally:
+                policy.end_batch()
             events = [e for a in pending.values() for e in a.collect_events()]
             if events:
                 cur.execute("SET LOCAL synchronous_commit = on")
@@ -192,34 +204,76 @@ class WorkloadPolicy(Policy):
 
     # State ----------------------------------------------------------------------------------
 
+    # Within a batch (``BatchedWorker``) the states are read together at its start, kept
+    # in ``batch`` and written together at its end; alone (the engine's event-by-event
+    # worker), each handler reads and writes its own.
+    batch: dict[tuple[UUID, UUID], State] | None = None
+
+    SELECT = (
+        "SELECT workspace_id, user_id, member, allocations, actual, found, weeks"
+        " FROM resource_workloads"
+    )
+    UPSERT = (
+        "INSERT INTO resource_workloads (workspace_id, user_id, member, allocations, actual,"
+        " found, weeks) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (workspace_id,"
+        " user_id) DO UPDATE SET member = excluded.member, allocations ="
+        " excluded.allocations, actual = excluded.actual, found = excluded.found,"
+        " weeks = excluded.weeks"
+    )
+
     def _state(self, cur: Cursor, workspace_id: UUID, user_id: UUID) -> State:
+        key = (workspace_id, user_id)
+        if self.batch is not None and key in self.batch:
+            return self.batch[key]
+        with cur.connection.cursor(row_factory=dict_row) as c:
+            c.execute(f"{self.SELECT} WHERE workspace_id = %s AND user_id = %s", key, prepare=True)
+            state = State(workspace_id, user_id, c.fetchone())
+        if self.batch is not None:
+            self.batch[key] = state
+        return state
+
+    def prefetch(self, cur: Cursor, keys: set[tuple[UUID, UUID]]) -> None:
+        """Start a batch: read the states of these members in one statement."""
+        self.batch = {}
+        if not keys:
+            return
         with cur.connection.cursor(row_factory=dict_row) as c:
             c.execute(
-                "SELECT member, allocations, actual, found, weeks FROM resource_workloads"
-                " WHERE workspace_id = %s AND user_id = %s",
-                (workspace_id, user_id),
-                prepare=True,
+                f"{self.SELECT} WHERE (workspace_id, user_id) IN (SELECT * FROM"
+                " unnest(%s::uuid[], %s::uuid[]))",
+                ([k[0] for k in keys], [k[1] for k in keys]),
             )
-            return State(workspace_id, user_id, c.fetchone())
+            for row in c.fetchall():
+                key = (row["workspace_id"], row["user_id"])
+                self.batch[key] = State(*key, row)
+        for key in keys:
+            self.batch.setdefault(key, State(*key, None))
+
+    def flush_states(self, cur: Cursor) -> None:
+        """Write the batch's states (one round trip: executemany pipelines them)."""
+        if self.batch:
+            cur.executemany(self.UPSERT, [self._values(s) for s in self.batch.values()])
+
+    def end_batch(self) -> None:
+        self.batch = None
+
+    @staticmethod
+    def _values(state: State) -> tuple:
+        return (
+            state.workspace_id,
+            state.user_id,
+            Jsonb(state.member) if state.member is not None else None,
+            Jsonb(state.allocations),
+            Jsonb(state.actual),
+            Jsonb(state.found),
+            Jsonb(state.weeks),
+        )
 
     def _write(self, cur: Cursor, state: State) -> None:
-        cur.execute(
-            "INSERT INTO resource_workloads (workspace_id, user_id, member, allocations, actual,"
-            " found, weeks) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (workspace_id,"
-            " user_id) DO UPDATE SET member = excluded.member, allocations ="
-            " excluded.allocations, actual = excluded.actual, found = excluded.found,"
-            " weeks = excluded.weeks",
-            (
-                state.workspace_id,
-                state.user_id,
-                Jsonb(state.member) if state.member is not None else None,
-                Jsonb(state.allocations),
-                Jsonb(state.actual),
-                Jsonb(state.found),
-                Jsonb(state.weeks),
-            ),
-            prepare=True,
-        )
+        if self.batch is not None:
+            self.batch[(state.workspace_id, state.user_id)] = state  # written at the end
+            return
+        cur.execute(self.UPSERT, self._values(state), prepare=True)
 
     def _zone(self, ctx: PolicyContext, workspace_id: UUID) -> str:
         ctx.cur.execute("SELECT zone FROM resource_zones WHERE workspace_id = %s", (workspace_id,))
@@ -354,6 +408,8 @@ class WorkloadPolicy(Policy):
     @handles(Project.Deleted)
     def project_deleted(self, ctx: PolicyContext, e: Any) -> None:
         """The project's allocations and tracked time no longer count."""
+        if self.batch is not None:
+            self.flush_states(ctx.cur)  # the query below reads the table
         project = str(e.originator_id)
         ctx.cur.execute(
             "SELECT entry_id, user_id, weeks FROM resource_tracked WHERE workspace_id = %s"
