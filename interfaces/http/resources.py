@@ -241,7 +241,7 @@ async def bulk_update(
     )
 
 
-@router.get("/allocations/{allocation_id}", response_model=AllocationOut)
+@router.get("/allocations/{allocation_id:uuid}", response_model=AllocationOut)
 async def get_allocation(
     allocation_id: UUID, caller: CurrentUser, conn: Conn, response: Response
 ) -> Any:
@@ -252,7 +252,7 @@ async def get_allocation(
     return row
 
 
-@router.put("/allocations/{allocation_id}", response_model=AllocationOut, responses=ACCEPTED)
+@router.put("/allocations/{allocation_id:uuid}", response_model=AllocationOut, responses=ACCEPTED)
 async def update_allocation(
     allocation_id: UUID,
     body: AllocationUpdate,
@@ -276,7 +276,7 @@ async def update_allocation(
     return _answer(row, "allocations", allocation_id, saved.position, response)
 
 
-@router.delete("/allocations/{allocation_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/allocations/{allocation_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_allocation(
     allocation_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
