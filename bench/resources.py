@@ -48,6 +48,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
 import psycopg
 from lib import Service, drop_database, log, recreate_database
 
@@ -136,6 +137,14 @@ class Sampler(threading.Thread):
                     )
                 )
                 time.sleep(0.002)
+
+
+def projector_cpu(service: Service) -> tuple[float, float]:
+    try:
+        times = psutil.Process(service.proc.pid).cpu_times()
+    except psutil.Error:
+        return (0.0, 0.0)
+    return (times.user, times.system)
 
 
 def conflicts_benchmark(admin_url: str, seconds: int) -> dict:
@@ -239,12 +248,34 @@ def conflicts_benchmark(admin_url: str, seconds: int) -> dict:
                     time.sleep(pause)
                 change(i)
 
+        spy = None
+        if os.environ.get("BENCH_RES_SPY"):
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "-p",
+                    str(projector.proc.pid),
+                    "-d",
+                    str(max(2, seconds - 2)),
+                    "-f",
+                    "raw",
+                    "-o",
+                    os.environ["BENCH_RES_SPY"],
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        cpu_before = sum(projector_cpu(projector))
         pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
         for t in pool:
             t.start()
         for t in pool:
             t.join()
         sent_for = time.monotonic() - began
+        projector_cores = (sum(projector_cpu(projector)) - cpu_before) / sent_for
+        if spy is not None:
+            spy.wait(timeout=60)
         last = max((p for p, _ in appended), default=0)
         drain_deadline = time.monotonic() + 60
         while time.monotonic() < drain_deadline:
@@ -286,9 +317,12 @@ def conflicts_benchmark(admin_url: str, seconds: int) -> dict:
             "changes": len(appended),
             "raced": raced[0],  # changes to an allocation another thread had just deleted
             "max_ms": percentile(decided, 1.0),
+            "first_second_p50_ms": percentile(decided[:rate], 0.50),
+            "last_second_p50_ms": percentile(decided[-rate:], 0.50),
             "visible_p50_ms": percentile(visible, 0.50),
             "visible_p99_ms": percentile(visible, 0.99),
             "conflicts": counts,
+            "projector_cores_busy": round(projector_cores, 2),
             "team_members": users,
             "sample_interval_ms": 2,
         }

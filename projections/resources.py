@@ -185,25 +185,16 @@ class ResourcesProjection(Projection):
 
     @handles(Workload.UtilizationUpdated)
     def utilization_updated(self, cur: Cursor, e: Any, position: int) -> None:
+        """One statement for all the weeks of the event."""
+        rows = []
         for week in e.weeks:
             monday = date.fromisoformat(week["period_start"])
             capacity, allocated, actual = (
                 _fraction(week[k]) for k in ("capacity", "allocated", "actual")
             )
-            cur.execute(
-                "INSERT INTO utilization_metrics (id, user_id, workspace_id, period_start,"
-                " period_end, total_capacity, allocated_hours, actual_hours,"
-                " utilization_percentage, efficiency_score, computed_at) VALUES (%s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, workspace_id, period_start,"
-                " period_end) DO UPDATE SET total_capacity = excluded.total_capacity,"
-                " allocated_hours = excluded.allocated_hours, actual_hours ="
-                " excluded.actual_hours, utilization_percentage ="
-                " excluded.utilization_percentage, efficiency_score = excluded.efficiency_score,"
-                " computed_at = excluded.computed_at",
+            rows.append(
                 (
                     row_id("utilization", e.workspace_id, e.user_id, monday),
-                    e.user_id,
-                    e.workspace_id,
                     monday,
                     monday + timedelta(days=6),
                     Decimal(week["capacity"]),
@@ -211,6 +202,23 @@ class ResourcesProjection(Projection):
                     Decimal(week["actual"]),
                     percent(allocated, capacity),
                     percent(actual, allocated) if allocated > 0 else None,
-                    e.timestamp,
-                ),
+                )
             )
+        if not rows:
+            return
+        columns = list(zip(*rows, strict=True))
+        cur.execute(
+            "INSERT INTO utilization_metrics (id, user_id, workspace_id, period_start,"
+            " period_end, total_capacity, allocated_hours, actual_hours,"
+            " utilization_percentage, efficiency_score, computed_at) SELECT u.id, %s, %s,"
+            " u.ps, u.pe, u.cap, u.alloc, u.act, u.pct, u.eff, %s FROM unnest(%s::uuid[],"
+            " %s::date[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[],"
+            " %s::numeric[], %s::numeric[]) AS u(id, ps, pe, cap, alloc, act, pct, eff)"
+            " ON CONFLICT (user_id, workspace_id, period_start, period_end) DO UPDATE SET"
+            " total_capacity = excluded.total_capacity, allocated_hours ="
+            " excluded.allocated_hours, actual_hours = excluded.actual_hours,"
+            " utilization_percentage = excluded.utilization_percentage, efficiency_score ="
+            " excluded.efficiency_score, computed_at = excluded.computed_at",
+            (e.user_id, e.workspace_id, e.timestamp, *[list(c) for c in columns]),
+            prepare=True,
+        )
