@@ -128,3 +128,32 @@ def test_this_week_is_the_workspace_s_week():
     assert Scope(ws, "owner", "Europe/Berlin").today(now).isoformat() == "2026-11-09"
     assert Scope(ws, "owner", "America/New_York").today(now).isoformat() == "2026-11-08"
     assert Scope(ws, "owner", "UTC").today(now).isoformat() == "2026-11-08"
+
+
+def test_conflict_weeks_are_the_workspace_s_days_whatever_its_time_zone(client, api):
+    """Allocation dates are days of the workspace: the same dates give the same ISO weeks
+    at UTC+14 and at UTC-11, and tracked time falls in the week of the local day."""
+    found = {}
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        team = make_team(client, api, timezone=zone)
+        team.person("Ann", capacity=40)
+        team.allocate("Ann", 30, "2026-11-08", "2026-11-15")  # Sunday to Sunday
+        team.allocate("Ann", 30, "2026-11-09", "2026-11-13")
+        # 10:00-12:00 UTC on Monday 2026-11-09: Tuesday 00:00-02:00 at UTC+14 (all in the
+        # week of the 9th); Sunday 23:00 to Monday 01:00 at UTC-11 (one hour in each week).
+        record(team, "Ann", "2026-11-09T10:00:00Z", "2026-11-09T12:00:00Z")
+        team.settle()
+        (conflict,) = team.conflicts(status="active")
+        report = team.ok(
+            "GET",
+            f"{team.ws}/utilization",
+            params={"from": "2026-11-02", "to": "2026-11-15", "user_id": team.uid("Ann")},
+        )
+        found[zone] = (
+            conflict["start_date"],
+            conflict["end_date"],
+            conflict["overallocation_percentage"],
+            [w["actual"] for w in report["users"][0]["weeks"]],
+        )
+    assert found["Pacific/Kiritimati"] == ("2026-11-09", "2026-11-15", 50.0, [0.0, 2.0])
+    assert found["Pacific/Pago_Pago"] == ("2026-11-09", "2026-11-15", 50.0, [1.0, 1.0])
