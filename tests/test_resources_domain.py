@@ -192,3 +192,36 @@ def test_workload_detects_updates_clears_and_respects_a_managers_decision():
     workload.reconcile([], "allocation deleted")  # an ignored conflict stays ignored
     assert [type(e).__name__ for e in workload.collect_events()] == ["ConflictClosed"]
     assert workload.conflict_version(conflict.id) == 3
+
+
+def test_resource_events_get_the_spec_names_and_rooms():
+    from interfaces.realtime.names import route
+
+    allocation = Allocation.book(
+        workspace_id=WS,
+        project_id=uuid.uuid4(),
+        user_id=USER,
+        actor_id=USER,
+        hours_per_week=Decimal(30),
+        start_date=MON,
+        end_date=date(2027, 1, 10),
+    )
+    workload = Workload(workspace_id=WS, user_id=USER)
+    workload.reconcile(
+        overloads(WS, USER, cap(20), [book("a", 30, "2027-01-04", "2027-01-10")]), "t"
+    )
+    workload.reconcile([], "allocation deleted")
+    workload.record_utilization(
+        [{"period_start": "2027-01-04", "capacity": "40.00", "allocated": "0.00", "actual": "0.00"}]
+    )
+    events = allocation.collect_events() + workload.collect_events()[1:]
+    routes = [route(e, i) for i, e in enumerate(events, 1)]
+    assert [r.name for r in routes] == [
+        "resource:allocation:created",
+        "resource:conflict:detected",
+        "resource:conflict:resolved",
+        "resource:utilization:updated",
+    ]
+    assert routes[0].rooms == {f"workspace:{WS}", f"user:{USER}"}
+    assert routes[1].payload["resource"]["type"] == "conflict"
+    assert routes[3].rooms == {f"workspace:{WS}"}
