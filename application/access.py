@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from application.adapters.store import EventStore
 from application.authorization import Action, authorize
 from application.errors import NotFound
-from application.store import EventStore
 from domain.projects import Project
 from domain.workspaces import Workspace
 

@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from application.access import require
+from application.adapters.store import EventStore
 from application.authorization import Action
 from application.errors import Invalid, NotFound
-from application.store import EventStore
 from domain.comments import Comment
 from domain.kanban import Board, Card
 from domain.projects import Project

@@ -20,48 +20,50 @@ class Action(StrEnum):
     WORKSPACE_READ = "workspace:read"
     WORKSPACE_UPDATE = "workspace:update"
     WORKSPACE_DELETE = "workspace:delete"
-    MEMBERS_MANAGE = "members:manage"
-    MEMBERS_INVITE = "members:invite"
+    WORKSPACE_MEMBERS_MANAGE = "workspace:members:manage"
+    WORKSPACE_MEMBERS_INVITE = "workspace:members:invite"
     PROJECT_READ = "project:read"
     PROJECT_WRITE = "project:write"  # create, update, change status, manage project members
     PROJECT_DELETE = "project:delete"
-    BOARD_READ = "board:read"
-    BOARD_WRITE = "board:write"  # boards, columns, cards, moves
+    KANBAN_READ = "kanban:read"
+    KANBAN_WRITE = "kanban:write"  # boards, columns, cards, moves
     TASK_READ = "task:read"
     TASK_WRITE = "task:write"
     COMMENT_READ = "comment:read"
     COMMENT_WRITE = "comment:write"  # post, react; editing is the author's alone
     COMMENT_MODERATE = "comment:moderate"  # delete someone else's comment
     ACTIVITY_READ = "activity:read"
-    TIME_READ = "time:read"  # one's own time entries and reports
-    TIME_TRACK = "time:track"  # timers and one's own entries
-    TIME_MANAGE = "time:manage"  # everyone's entries in the workspace: read, edit, delete
-    RESOURCE_READ = "resource:read"  # team members, allocations, conflicts, utilization
-    RESOURCE_MANAGE = "resource:manage"  # change them, resolve conflicts, optimize
+    TIME_TRACKING_READ = "time_tracking:read"  # one's own time entries and reports
+    TIME_TRACKING_TRACK = "time_tracking:track"  # timers and one's own entries
+    TIME_TRACKING_MANAGE = (
+        "time_tracking:manage"  # everyone's entries in the workspace: read, edit, delete
+    )
+    RESOURCES_READ = "resources:read"  # team members, allocations, conflicts, utilization
+    RESOURCES_MANAGE = "resources:manage"  # change them, resolve conflicts, optimize
 
 
 POLICY: dict[Action, frozenset[str]] = {
     Action.WORKSPACE_READ: ALL_ROLES,
     Action.WORKSPACE_UPDATE: MANAGERS,
     Action.WORKSPACE_DELETE: frozenset({"owner"}),
-    Action.MEMBERS_MANAGE: MANAGERS,
-    Action.MEMBERS_INVITE: MANAGERS,
+    Action.WORKSPACE_MEMBERS_MANAGE: MANAGERS,
+    Action.WORKSPACE_MEMBERS_INVITE: MANAGERS,
     Action.PROJECT_READ: ALL_ROLES,
     Action.PROJECT_WRITE: WRITERS,
     Action.PROJECT_DELETE: MANAGERS,
-    Action.BOARD_READ: ALL_ROLES,
-    Action.BOARD_WRITE: WRITERS,
+    Action.KANBAN_READ: ALL_ROLES,
+    Action.KANBAN_WRITE: WRITERS,
     Action.TASK_READ: ALL_ROLES,
     Action.TASK_WRITE: WRITERS,
     Action.COMMENT_READ: ALL_ROLES,
     Action.COMMENT_WRITE: WRITERS,
     Action.COMMENT_MODERATE: MANAGERS,
     Action.ACTIVITY_READ: ALL_ROLES,
-    Action.TIME_READ: ALL_ROLES,
-    Action.TIME_TRACK: WRITERS,
-    Action.TIME_MANAGE: MANAGERS,
-    Action.RESOURCE_READ: ALL_ROLES,
-    Action.RESOURCE_MANAGE: MANAGERS,
+    Action.TIME_TRACKING_READ: ALL_ROLES,
+    Action.TIME_TRACKING_TRACK: WRITERS,
+    Action.TIME_TRACKING_MANAGE: MANAGERS,
+    Action.RESOURCES_READ: ALL_ROLES,
+    Action.RESOURCES_MANAGE: MANAGERS,
 }
 
 

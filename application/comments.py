@@ -10,9 +10,9 @@ from uuid import UUID
 import nh3
 
 from application.access import live_project, require
+from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import Action, allowed, authorize
 from application.errors import NotFound
-from application.store import EventStore, Saved, check_version
 from application.tasks import invalid, live_task
 from domain.comments import Comment
 from domain.kanban import Card

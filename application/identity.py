@@ -17,11 +17,11 @@ import bcrypt
 import jwt
 from eventsourcing.persistence import IntegrityError
 
+from application.adapters.sessions import Client, SessionStore
+from application.adapters.store import EventStore, Saved
 from application.config import Settings
 from application.errors import Conflict, Forbidden, NotFound, Unauthorized
 from application.mail import LinkTokens
-from application.sessions import Client, SessionStore
-from application.store import EventStore, Saved
 from domain.identity import EmailIndex, PasswordReset, User, normalize_email
 from domain.workspaces import Workspace
 
@@ -256,7 +256,7 @@ class IdentityService:
         user = self._live_user(user_id)
         return user is not None and user.role == "admin"
 
-    def grant_admin(self, email: str) -> Saved:
+    def grant_admin(self, *, email: str) -> Saved:
         """Make an existing account a site administrator (operators bootstrap the first
         one from the command line); NotFound without an account for the e-mail."""
         user_id = self.user_id_for_email(email)

@@ -12,9 +12,9 @@ from typing import Any
 from uuid import UUID
 
 from application.access import live_project, require, role_in
+from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import Action
 from application.errors import Invalid, NotFound
-from application.store import EventStore, Saved, check_version
 from domain.kanban import Board, Card
 
 REMEMBERED = 100_000  # card -> board and board -> workspace pairs kept per process
@@ -54,7 +54,7 @@ class KanbanService:
     def _on_board(
         self, board_id: UUID, actor_id: UUID, change: Any, expected: int | None = None
     ) -> Saved:
-        self._authorize(board_id, actor_id, Action.BOARD_WRITE)
+        self._authorize(board_id, actor_id, Action.KANBAN_WRITE)
 
         def command() -> tuple[Any, list[Board]]:
             board = self._live_board(board_id)
@@ -80,7 +80,7 @@ class KanbanService:
         columns: list[dict[str, Any]],
     ) -> Saved:
         def command() -> tuple[UUID, list[Board]]:
-            project = live_project(self.store, project_id, actor_id, Action.BOARD_WRITE)
+            project = live_project(self.store, project_id, actor_id, Action.KANBAN_WRITE)
             board = Board(
                 workspace_id=project.workspace_id,
                 project_id=project.id,
@@ -185,7 +185,7 @@ class KanbanService:
         override_reason: str | None,
     ) -> Saved:
         def command() -> tuple[UUID, list[Any]]:
-            board = self.board(board_id, actor_id, Action.BOARD_WRITE)
+            board = self.board(board_id, actor_id, Action.KANBAN_WRITE)
             self._check_assignee(board.workspace_id, fields.get("assignee_id"))
             card = Card(
                 workspace_id=board.workspace_id,
@@ -220,7 +220,7 @@ class KanbanService:
         self, *, card_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
     ) -> Saved:
         def command() -> tuple[None, list[Card]]:
-            card, board = self.card(card_id, actor_id, Action.BOARD_WRITE)
+            card, board = self.card(card_id, actor_id, Action.KANBAN_WRITE)
             check_version(card, expected)
             if "assignee_id" in fields:
                 self._check_assignee(board.workspace_id, fields["assignee_id"])
@@ -233,7 +233,7 @@ class KanbanService:
         board_id = self._board_of(card_id)
 
         def command() -> tuple[None, list[Any]]:
-            card, board = self.card(card_id, actor_id, Action.BOARD_WRITE)
+            card, board = self.card(card_id, actor_id, Action.KANBAN_WRITE)
             check_version(card, expected)
             card.delete(actor_id=actor_id)
             board.remove_card(actor_id=actor_id, card_id=card_id)
@@ -254,7 +254,7 @@ class KanbanService:
     ) -> Saved:
         """One event on the board; a no-op move records nothing."""
         board_id = self._board_of(card_id)
-        self._authorize(board_id, actor_id, Action.BOARD_WRITE)
+        self._authorize(board_id, actor_id, Action.KANBAN_WRITE)
 
         def command() -> tuple[bool, list[Board]]:
             # A deleted card is no longer on its board: move_card answers "card not found".

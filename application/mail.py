@@ -25,7 +25,7 @@ from projections.base import handles
 from projections.policy import Loader, Policy, PolicyContext
 
 TEMPLATES = ("welcome", "password_reset", "invite")
-RESET_LINK_MINUTES = 60  # application.sessions.RESET_TTL
+RESET_LINK_MINUTES = 60  # application.adapters.sessions.RESET_TTL
 
 
 class Mailer(Protocol):

@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from application.access import live_project, require, role_in
+from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import Action
 from application.errors import Invalid
-from application.store import EventStore, Saved, check_version
 from domain.projects import Project
 
 

@@ -13,9 +13,9 @@ from typing import Any
 from uuid import UUID
 
 from application.access import require, role_in
+from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import Action
 from application.errors import Conflict, Invalid, NotFound, PreconditionFailed
-from application.store import EventStore, Saved, check_version
 from domain.projects import Project
 from domain.resources import Allocation, TeamMember, Workload
 from domain.shared import DomainError
@@ -62,7 +62,7 @@ class ResourcesService:
         """A workspace member becomes a team member (409 if they already are one)."""
 
         def command() -> tuple[UUID, list[Any]]:
-            require(self.store, workspace_id, actor_id, Action.RESOURCE_MANAGE, "workspace")
+            require(self.store, workspace_id, actor_id, Action.RESOURCES_MANAGE, "workspace")
             if self.store.exists(TeamMember.id_for(workspace_id, user_id)):
                 raise Conflict("the user is already a team member of this workspace")
             if role_in(self.store, workspace_id, user_id) is None:
@@ -83,7 +83,7 @@ class ResourcesService:
         def command() -> tuple[UUID, list[Any]]:
             member = self.store.load(TeamMember, member_id, "team member")
             require(
-                self.store, member.workspace_id, actor_id, Action.RESOURCE_MANAGE, "team member"
+                self.store, member.workspace_id, actor_id, Action.RESOURCES_MANAGE, "team member"
             )
             check_version(member, expected)
             member.update(actor_id, **fields)
@@ -166,7 +166,7 @@ class ResourcesService:
         }
 
         def command() -> tuple[UUID, list[Any]]:
-            require(self.store, workspace_id, actor_id, Action.RESOURCE_MANAGE, "workspace")
+            require(self.store, workspace_id, actor_id, Action.RESOURCES_MANAGE, "workspace")
             allocation = self._with_item_errors(
                 lambda: self._book(workspace_id, actor_id, values, ""), ""
             )
@@ -180,7 +180,7 @@ class ResourcesService:
         def command() -> tuple[UUID, list[Any]]:
             allocation = self._allocation(allocation_id)
             require(
-                self.store, allocation.workspace_id, actor_id, Action.RESOURCE_MANAGE, "allocation"
+                self.store, allocation.workspace_id, actor_id, Action.RESOURCES_MANAGE, "allocation"
             )
             check_version(allocation, expected)
             self._with_item_errors(lambda: allocation.update(actor_id, **fields), "")
@@ -194,7 +194,7 @@ class ResourcesService:
         def command() -> tuple[UUID, list[Any]]:
             allocation = self._allocation(allocation_id)
             require(
-                self.store, allocation.workspace_id, actor_id, Action.RESOURCE_MANAGE, "allocation"
+                self.store, allocation.workspace_id, actor_id, Action.RESOURCES_MANAGE, "allocation"
             )
             check_version(allocation, expected)
             allocation.delete(actor_id)
@@ -224,7 +224,7 @@ class ResourcesService:
             raise invalid("changes", f"at most {MAX_BULK} changes in one command")
 
         def command() -> tuple[list[UUID], list[Any]]:
-            require(self.store, workspace_id, actor_id, Action.RESOURCE_MANAGE, "workspace")
+            require(self.store, workspace_id, actor_id, Action.RESOURCES_MANAGE, "workspace")
             touched: dict[UUID, Allocation] = {}
             created: list[Allocation] = []
             ids: list[UUID] = []
@@ -295,7 +295,7 @@ class ResourcesService:
         """Resolve or ignore an active conflict (managers); 409 if it is no longer active."""
 
         def command() -> tuple[UUID, list[Any]]:
-            require(self.store, workspace_id, actor_id, Action.RESOURCE_MANAGE, "conflict")
+            require(self.store, workspace_id, actor_id, Action.RESOURCES_MANAGE, "conflict")
             workload = self.store.load(Workload, Workload.id_for(workspace_id, user_id), "conflict")
             version = workload.conflict_version(conflict_id)
             if expected is not None and expected != version:

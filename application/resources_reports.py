@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 from application.authorization import Action, authorize
 from application.errors import NotFound
@@ -60,7 +61,7 @@ def readable(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
     """A row found by id, if the caller is a member of its workspace."""
     if row is None:
         raise NotFound(f"{what} not found")
-    authorize(row["caller_role"], Action.RESOURCE_READ, what=what)
+    authorize(row["caller_role"], Action.RESOURCES_READ, what=what)
     return row
 
 
@@ -96,7 +97,7 @@ async def utilization(
     policy): capacity, allocated and tracked hours, utilization and efficiency, and their
     sums over the period. The period is whole weeks: ``from`` goes back to its Monday and
     ``to`` on to its Sunday (default: the last four weeks and this one)."""
-    where = await scope(conn, workspace_id, caller, Action.RESOURCE_READ)
+    where = await scope(conn, workspace_id, caller, Action.RESOURCES_READ)
     today = where.today(now)
     last = date_to or today
     first = date_from or monday_of(today) - timedelta(days=28)
@@ -164,7 +165,7 @@ async def forecast(
 ) -> dict[str, Any]:
     """The next ``weeks`` weeks from this one (or from ``start_date``'s): per active team
     member and per skill (members with that skill), capacity, allocated, free and over."""
-    where = await scope(conn, workspace_id, caller, Action.RESOURCE_READ)
+    where = await scope(conn, workspace_id, caller, Action.RESOURCES_READ)
     first = monday_of(start_date or where.today(now))
     horizon = [first + timedelta(days=7 * i) for i in range(weeks)]
     last = horizon[-1] + timedelta(days=6)
@@ -239,7 +240,7 @@ async def optimizer_inputs(
 ) -> tuple[list[Person], list[Demand], date, date]:
     """The team, the allocations and the window (whole weeks) of an optimization
     (managers only: it may end in a bulk change)."""
-    where = await scope(conn, workspace_id, caller, Action.RESOURCE_MANAGE)
+    where = await scope(conn, workspace_id, caller, Action.RESOURCES_MANAGE)
     first = monday_of(start_date or where.today(now))
     last = first + timedelta(days=7 * weeks - 1)
     members = await resources_queries.all_team_members(conn, workspace_id)

@@ -20,9 +20,9 @@ from typing import Any
 from uuid import UUID
 
 from application.access import live_project, role_in
+from application.adapters.store import Saved, check_version
 from application.authorization import Action, authorize
 from application.errors import Conflict, NotFound
-from application.store import Saved, check_version
 from application.time_tracking_base import (
     AutoStopOutcome,
     AutoStopped,
@@ -42,7 +42,7 @@ __all__ = ["AutoStopOutcome", "AutoStopScheduler", "NoScheduler", "TimeTrackingS
 class TimeTrackingService(TimeTrackingBase):
     # Settings ------------------------------------------------------------------------------
 
-    def update_settings(self, user_id: UUID, **fields: Any) -> Saved:
+    def update_settings(self, *, user_id: UUID, **fields: Any) -> Saved:
         def command() -> tuple[None, list[TimeTracker]]:
             tracker = self._tracker(user_id)
             tracker.change_settings(user_id, **fields)
@@ -54,9 +54,9 @@ class TimeTrackingService(TimeTrackingBase):
 
     def start(
         self,
+        *,
         user_id: UUID,
         project_id: UUID,
-        *,
         task_id: UUID | None = None,
         description: str | None = None,
         is_billable: bool | None = None,
@@ -70,7 +70,7 @@ class TimeTrackingService(TimeTrackingBase):
         def command() -> tuple[UUID, list[Any]]:
             now = self.now()
             started.clear()
-            project = live_project(self.store, project_id, user_id, Action.TIME_TRACK)
+            project = live_project(self.store, project_id, user_id, Action.TIME_TRACKING_TRACK)
             tracker, running, settled = self._with_timer(user_id, now)
             settings = tracker.settings
             text = self._description(settings, description)
@@ -104,7 +104,7 @@ class TimeTrackingService(TimeTrackingBase):
         self._schedule(user_id, started[0] if started else None)
         return saved
 
-    def stop(self, user_id: UUID) -> Saved:
+    def stop(self, *, user_id: UUID) -> Saved:
         """Stop the user's timer now (a timer past its auto-stop limit stops at the limit)."""
 
         def command() -> tuple[UUID, list[Any]]:
@@ -134,7 +134,7 @@ class TimeTrackingService(TimeTrackingBase):
                 raise NoTimer("you have no running timer")
             if resume:
                 role = role_in(self.store, entry.workspace_id, user_id)
-                authorize(role, Action.TIME_TRACK, what="time entry")
+                authorize(role, Action.TIME_TRACKING_TRACK, what="time entry")
                 entry.resume(user_id, now)
             else:
                 entry.pause(user_id, now)
@@ -163,15 +163,15 @@ class TimeTrackingService(TimeTrackingBase):
             raise conflict
         return saved.value
 
-    def pause(self, user_id: UUID) -> Saved:
+    def pause(self, *, user_id: UUID) -> Saved:
         """Pause the user's timer now; ``check_toggled`` tells whether it had been stopped
         by its auto-stop limit instead (saved, so the caller can wait for it)."""
         return self._toggle(user_id, resume=False)
 
-    def resume(self, user_id: UUID) -> Saved:
+    def resume(self, *, user_id: UUID) -> Saved:
         return self._toggle(user_id, resume=True)
 
-    def auto_stop(self, user_id: UUID, entry_id: UUID, expected_at: datetime) -> AutoStopOutcome:
+    def auto_stop(self, *, user_id: UUID, entry_id: UUID, expected_at: datetime) -> AutoStopOutcome:
         """The auto-stop job: stop the timer at its limit if it is still this running entry
         with this limit moment (idempotent; a pause or resume makes the message obsolete, the
         resume having scheduled its own)."""
@@ -202,9 +202,9 @@ class TimeTrackingService(TimeTrackingBase):
 
     def record(
         self,
+        *,
         user_id: UUID,
         project_id: UUID,
-        *,
         start_time: datetime,
         end_time: datetime,
         task_id: UUID | None = None,
@@ -219,7 +219,7 @@ class TimeTrackingService(TimeTrackingBase):
 
         def command() -> tuple[UUID, list[Any]]:
             self._check_times(self.now(), start, end)
-            project = live_project(self.store, project_id, user_id, Action.TIME_TRACK)
+            project = live_project(self.store, project_id, user_id, Action.TIME_TRACKING_TRACK)
             tracker = self._tracker(user_id)
             settings = tracker.settings
             task, task_type = self._target(project, task_id)
@@ -242,7 +242,9 @@ class TimeTrackingService(TimeTrackingBase):
 
         return self.store.run(command, serialize_on=TimeTracker.id_for(user_id))
 
-    def update(self, entry_id: UUID, actor_id: UUID, expected: int | None, **fields: Any) -> Saved:
+    def update(
+        self, *, entry_id: UUID, actor_id: UUID, expected: int | None, **fields: Any
+    ) -> Saved:
         """Change an entry's content, project (same workspace), card or task, or bounds."""
         owner = self.entry_for(entry_id, actor_id, write=True).user_id
         start = to_second(fields.pop("start_time")) if fields.get("start_time") else None
@@ -261,7 +263,7 @@ class TimeTrackingService(TimeTrackingBase):
             project_id = changes.get("project_id", entry.project_id)
             project = self.store.load(Project, project_id, "project")
             if project_id != entry.project_id:
-                project = live_project(self.store, project_id, actor_id, Action.TIME_TRACK)
+                project = live_project(self.store, project_id, actor_id, Action.TIME_TRACKING_TRACK)
                 if project.workspace_id != entry.workspace_id:
                     raise invalid("project_id", "must be a project of the entry's workspace")
             if "task_id" in changes or project_id != entry.project_id:
@@ -277,7 +279,7 @@ class TimeTrackingService(TimeTrackingBase):
 
         return self.store.run(command, serialize_on=TimeTracker.id_for(owner))
 
-    def delete(self, entry_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
+    def delete(self, *, entry_id: UUID, actor_id: UUID, expected: int | None) -> Saved:
         """Delete an entry (an open timer is discarded)."""
         owner = self.entry_for(entry_id, actor_id, write=True).user_id
 

@@ -14,9 +14,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from application.access import role_in
+from application.adapters.store import EventStore
 from application.authorization import Action, authorize
 from application.errors import Invalid, NotFound
-from application.store import EventStore
 from domain.kanban import Board, Card
 from domain.projects import Project
 from domain.tasks import Task
@@ -113,9 +113,13 @@ class TimeTrackingBase:
         entry = self._live_entry(entry_id)
         role = role_in(self.store, entry.workspace_id, actor_id)
         if entry.user_id == actor_id:
-            authorize(role, Action.TIME_TRACK if write else Action.TIME_READ, what="time entry")
+            authorize(
+                role,
+                Action.TIME_TRACKING_TRACK if write else Action.TIME_TRACKING_READ,
+                what="time entry",
+            )
         else:
-            authorize(role, Action.TIME_MANAGE, what="time entry")
+            authorize(role, Action.TIME_TRACKING_MANAGE, what="time entry")
         return entry
 
     def _target(self, project: Project, task_id: UUID | None) -> tuple[UUID | None, str | None]:

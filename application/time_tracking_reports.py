@@ -13,19 +13,19 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 from application.authorization import POLICY, Action, allowed
 from application.errors import Forbidden, Invalid, NotFound
 from domain.time_tracking import SETTINGS_DEFAULTS
-from projections import time_tracking_queries as q
-from projections import time_tracking_reports as reports
+from projections import time_tracking_queries, time_tracking_reports
 
-MANAGERS = sorted(POLICY[Action.TIME_MANAGE])
+MANAGERS = sorted(POLICY[Action.TIME_TRACKING_MANAGE])
 MAX_REPORT_DAYS = 366
 GroupBy = Literal["project", "task", "user", "tag", "day"]
 Scope = Literal["mine", "all"]
@@ -102,23 +102,25 @@ def _cell(value: Any) -> Any:
 
 async def zone(conn: AsyncConnection, user_id: UUID) -> Zone:
     """The user's time zone (their setting, else the default)."""
-    row = await q.settings(conn, user_id)
+    row = await time_tracking_queries.settings(conn, user_id)
     name = row["timezone"] if row else SETTINGS_DEFAULTS["timezone"]
-    return Zone(name, reports.zone_of(name))
+    return Zone(name, time_tracking_reports.zone_of(name))
 
 
 async def check_project(conn: AsyncConnection, project_id: UUID | None, user_id: UUID) -> None:
-    if project_id is not None and not await q.project_visible(conn, project_id, user_id):
+    if project_id is not None and not await time_tracking_queries.project_visible(
+        conn, project_id, user_id
+    ):
         raise NotFound("project not found")
 
 
 async def readable_entry(conn: AsyncConnection, entry_id: UUID, caller: UUID) -> dict[str, Any]:
     """An entry's row, if the caller may see it: their own (their role must allow reading
     time), or anyone's in a workspace they manage (403 otherwise)."""
-    row = await q.entry(conn, entry_id, caller)
+    row = await time_tracking_queries.entry(conn, entry_id, caller)
     if row is None:
         raise NotFound("time entry not found")
-    action = Action.TIME_READ if row["user_id"] == caller else Action.TIME_MANAGE
+    action = Action.TIME_TRACKING_READ if row["user_id"] == caller else Action.TIME_TRACKING_MANAGE
     if not allowed(row["role"], action):
         raise Forbidden(f"your role '{row['role']}' may not see other members' time entries")
     return row
@@ -149,35 +151,41 @@ async def entry_filters(
         "user_id": whose(caller, user_id, scope),
         "project_id": project_id,
         **filters,
-        "since": reports.day_bounds(date_from, local)[0] if date_from else None,
-        "until": reports.day_bounds(date_to, local)[1] if date_to else None,
+        "since": time_tracking_reports.day_bounds(date_from, local)[0] if date_from else None,
+        "until": time_tracking_reports.day_bounds(date_to, local)[1] if date_to else None,
     }
 
 
 async def today(conn: AsyncConnection, caller: UUID, now: datetime) -> Day:
     """The caller's time today (a day in their time zone), the running timer up to now."""
     where = await zone(conn, caller)
-    day = reports.local_date(now, where.zone)
-    start, end = reports.day_bounds(day, where.zone)
-    rows = await q.report_rows(
+    day = time_tracking_reports.local_date(now, where.zone)
+    start, end = time_tracking_reports.day_bounds(day, where.zone)
+    rows = await time_tracking_queries.report_rows(
         conn, caller, MANAGERS, {"user_id": caller, "since": start, "until": end}
     )
-    summary = reports.report(rows, group_by="project", days=[day], zone=where.zone, now=now)
+    summary = time_tracking_reports.report(
+        rows, group_by="project", days=[day], zone=where.zone, now=now
+    )
     return Day(day, where.name, start, end, summary["totals"], rows)
 
 
 async def week(conn: AsyncConnection, caller: UUID, now: datetime, day: date | None) -> Week:
     """The caller's time per day over the ISO week of ``day`` (default: today)."""
     where = await zone(conn, caller)
-    monday, sunday, label = reports.iso_week(day or reports.local_date(now, where.zone))
+    monday, sunday, label = time_tracking_reports.iso_week(
+        day or time_tracking_reports.local_date(now, where.zone)
+    )
     filters = {
         "user_id": caller,
-        "since": reports.day_bounds(monday, where.zone)[0],
-        "until": reports.day_bounds(sunday, where.zone)[1],
+        "since": time_tracking_reports.day_bounds(monday, where.zone)[0],
+        "until": time_tracking_reports.day_bounds(sunday, where.zone)[1],
     }
-    rows = await q.report_rows(conn, caller, MANAGERS, filters)
-    days = reports.days_between(monday, sunday)
-    summary = reports.report(rows, group_by="day", days=days, zone=where.zone, now=now)
+    rows = await time_tracking_queries.report_rows(conn, caller, MANAGERS, filters)
+    days = time_tracking_reports.days_between(monday, sunday)
+    summary = time_tracking_reports.report(
+        rows, group_by="day", days=days, zone=where.zone, now=now
+    )
     return Week(label, monday, sunday, where.name, summary["totals"], summary["groups"])
 
 
@@ -198,7 +206,7 @@ async def report(
     422 for a range backwards or longer than MAX_REPORT_DAYS."""
     await check_project(conn, project_id, caller)
     where = await zone(conn, caller)
-    last = date_to or reports.local_date(now, where.zone)
+    last = date_to or time_tracking_reports.local_date(now, where.zone)
     first = date_from or last.replace(day=1)
     if first > last:
         raise Invalid("'from' must not be after 'to'")
@@ -208,10 +216,12 @@ async def report(
         "user_id": whose(caller, user_id, scope),
         "project_id": project_id,
         **filters,
-        "since": reports.day_bounds(first, where.zone)[0],
-        "until": reports.day_bounds(last, where.zone)[1],
+        "since": time_tracking_reports.day_bounds(first, where.zone)[0],
+        "until": time_tracking_reports.day_bounds(last, where.zone)[1],
     }
-    rows = await q.report_rows(conn, caller, MANAGERS, where_rows)
-    days = reports.days_between(first, last)
-    summary = reports.report(rows, group_by=group_by, days=days, zone=where.zone, now=now)
+    rows = await time_tracking_queries.report_rows(conn, caller, MANAGERS, where_rows)
+    days = time_tracking_reports.days_between(first, last)
+    summary = time_tracking_reports.report(
+        rows, group_by=group_by, days=days, zone=where.zone, now=now
+    )
     return Report(first, last, where.name, group_by, summary["totals"], summary["groups"])

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import Action, authorize
 from application.errors import NotFound
 from application.mail import LinkTokens
-from application.store import EventStore, Saved, check_version
 from domain.identity import Invitee, User, normalize_email
 from domain.workspaces import Workspace
 
@@ -87,7 +87,7 @@ class WorkspaceService:
         return self._change(
             workspace_id,
             actor_id,
-            Action.MEMBERS_MANAGE,
+            Action.WORKSPACE_MEMBERS_MANAGE,
             None,
             lambda w: w.add_member(actor_id=actor_id, user_id=user_id, role=role),
         )
@@ -96,14 +96,14 @@ class WorkspaceService:
         return self._change(
             workspace_id,
             actor_id,
-            Action.MEMBERS_MANAGE,
+            Action.WORKSPACE_MEMBERS_MANAGE,
             None,
             lambda w: w.change_role(actor_id=actor_id, user_id=user_id, role=role),
         )
 
     def remove_member(self, *, workspace_id: UUID, actor_id: UUID, user_id: UUID) -> Saved:
         # Anyone may leave; removing someone else needs the manage permission.
-        action = Action.WORKSPACE_READ if actor_id == user_id else Action.MEMBERS_MANAGE
+        action = Action.WORKSPACE_READ if actor_id == user_id else Action.WORKSPACE_MEMBERS_MANAGE
         return self._change(
             workspace_id,
             actor_id,
@@ -126,7 +126,7 @@ class WorkspaceService:
         email = normalize_email(email)
 
         def command() -> tuple[None, list[Any]]:
-            workspace = self.load(workspace_id, actor_id, Action.MEMBERS_INVITE)
+            workspace = self.load(workspace_id, actor_id, Action.WORKSPACE_MEMBERS_INVITE)
             workspace.invite(
                 actor_id=actor_id,
                 invite_id=invite_id,

@@ -26,7 +26,7 @@ class User(Aggregate):
     """A person who can sign in. Users are global; workspaces hold their roles.
 
     Personal fields (e-mail, name, password hash, avatar) are encrypted in the log with the
-    user's own key (see application.personal_data); deleting the user destroys that key.
+    user's own key (see application.adapters.personal_data); deleting the user destroys that key.
     """
 
     @event("Registered")

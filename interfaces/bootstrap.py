@@ -11,6 +11,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import migrations
+from application.adapters.sessions import SessionStore
+from application.adapters.store import EventStore, eventstore_env
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
@@ -20,8 +22,6 @@ from application.mail import LinkTokens, MailPolicy
 from application.projects import ProjectsService
 from application.resources import ResourcesService
 from application.resources_policy import WorkloadPolicy
-from application.sessions import SessionStore
-from application.store import EventStore, eventstore_env
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService

@@ -169,7 +169,7 @@ def users_grant_admin(email: str) -> None:
     """Make an existing account a site administrator (operators bootstrap the first one)."""
     identity = open_identity(get_settings(), _database_url())
     try:
-        identity.grant_admin(email)
+        identity.grant_admin(email=email)
     except NotFound as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from application.adapters.store import EventStore, eventstore_env
 from application.kanban import KanbanService
 from application.projects import ProjectsService
-from application.store import EventStore, eventstore_env
 from application.workspaces import WorkspaceService
 from domain.kanban import Board
 

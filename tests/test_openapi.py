@@ -63,6 +63,12 @@ def test_parameters_are_never_null(document):
             assert {"type": "null"} not in options, (method, path, param["name"])
 
 
+def test_every_schema_has_a_plain_class_name(document):
+    schemas = document["components"]["schemas"]
+    assert not [name for name in schemas if "__" in name]
+    assert {"ProjectMemberOut", "WorkspaceMemberOut", "ProjectMemberAdd"} <= set(schemas)
+
+
 def test_a_405_names_every_method_of_the_path(client):
     response = client.request("PATCH", "/api/v1/workspaces")
     assert response.status_code == 405

@@ -81,7 +81,7 @@ def test_a_service_raising_is_a_500_problem(failing, monkeypatch):
 
 
 def test_the_connection_survives_a_500(settings):
-    with served(failing_app(settings)) as base, httpx.Client(base_url=base) as http:
+    with served(failing_app(settings)) as base, httpx.Client(base_url=base, timeout=30) as http:
         failed = http.get("/api/v1/test-only/boom")
         assert_internal_problem(failed)
         first = failed.extensions["network_stream"].get_extra_info("client_addr")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from application.adapters.store import EventStore, eventstore_env
 from application.errors import Conflict
-from application.store import EventStore, eventstore_env
 from application.time_tracking import TimeTrackingService
 from domain.time_tracking import TimeEntry, TimeTracker
 from tests.support.time_tracking import a_project, new_tracker
@@ -56,7 +56,9 @@ def test_two_concurrent_starts_run_exactly_one_timer(stores):
         user, project_id = a_project(stores[0])
         results = race(
             [
-                lambda s=s, u=user, p=project_id, i=i: s.start(u, p, description=f"from {i}")
+                lambda s=s, u=user, p=project_id, i=i: s.start(
+                    user_id=u, project_id=p, description=f"from {i}"
+                )
                 for i, s in enumerate(services)
             ]
         )
@@ -76,9 +78,12 @@ def test_with_stop_running_on_start_concurrent_starts_leave_one_timer_running(st
     services = [TimeTrackingService(store) for store in stores]
     for _ in range(ROUNDS // 2):
         user, project_id = a_project(stores[0])
-        services[0].update_settings(user, stop_running_on_start=True)
+        services[0].update_settings(user_id=user, stop_running_on_start=True)
         results = race(
-            [lambda s=s, u=user, p=project_id: s.start(u, p, description="d") for s in services * 2]
+            [
+                lambda s=s, u=user, p=project_id: s.start(user_id=u, project_id=p, description="d")
+                for s in services * 2
+            ]
         )
         assert not [r for r in results if isinstance(r, Exception)], results
         entries = [stores[1].load(TimeEntry, r.value) for r in results]

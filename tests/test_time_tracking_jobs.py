@@ -15,11 +15,12 @@ import pytest
 import redis
 from structlog.testing import capture_logs
 
-from application.store import EventStore, eventstore_env
+from application.adapters.store import EventStore, eventstore_env
 from application.time_tracking import TimeTrackingService
 from domain.time_tracking import TimeEntry
 from interfaces.jobs import configure_broker
 from interfaces.jobs.time_tracking import (
+    QUEUE,
     DramatiqAutoStop,
     auto_stop_timer,
     close_services,
@@ -72,12 +73,12 @@ def test_the_worker_stops_a_forgotten_timer_at_its_limit(database_url, namespace
     started_at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=59)
     service = TimeTrackingService(store, scheduler, clock=FakeClock(started_at))
     user, project_id = a_project(store)
-    service.update_settings(user, auto_stop_duration=60)
-    entry_id = service.start(user, project_id, description="forgotten").value
+    service.update_settings(user_id=user, auto_stop_duration=60)
+    entry_id = service.start(user_id=user, project_id=project_id, description="forgotten").value
 
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        assert client.hlen(f"{namespace}:time.DQ.msgs") == 1  # delayed, in Redis
+        assert client.hlen(f"{namespace}:{QUEUE}.DQ.msgs") == 1  # delayed, in Redis
     finally:
         client.close()
     assert store.load(TimeEntry, entry_id).is_running
@@ -97,7 +98,7 @@ def test_the_worker_stops_a_forgotten_timer_at_its_limit(database_url, namespace
     assert (type(last).__name__, last.reason) == ("Stopped", "auto_stop")
     # The timer is free: a new one starts.
     service.clock = FakeClock(datetime.now(UTC))
-    service.start(user, project_id, description="next")
+    service.start(user_id=user, project_id=project_id, description="next")
 
 
 def test_the_job_is_idempotent_and_ignores_paused_or_replaced_timers(
@@ -107,39 +108,43 @@ def test_the_job_is_idempotent_and_ignores_paused_or_replaced_timers(
     clock = FakeClock(datetime(2024, 1, 8, 9, tzinfo=UTC))
     user, project_id = a_project(store)
     service = TimeTrackingService(store, DramatiqAutoStop(), clock=clock)
-    service.update_settings(user, auto_stop_duration=600)
-    entry_id = service.start(user, project_id, description="d").value
+    service.update_settings(user_id=user, auto_stop_duration=600)
+    entry_id = service.start(user_id=user, project_id=project_id, description="d").value
     at = store.load(TimeEntry, entry_id).auto_stop_at()
-    assert broker.queues["time.DQ"].qsize() == 1
+    assert broker.queues[f"{QUEUE}.DQ"].qsize() == 1
 
     clock.advance(minutes=5)
-    service.pause(user)
-    assert service.auto_stop(user, entry_id, at).status == "obsolete"  # paused meanwhile
+    service.pause(user_id=user)
+    assert (
+        service.auto_stop(user_id=user, entry_id=entry_id, expected_at=at).status == "obsolete"
+    )  # paused meanwhile
     clock.advance(minutes=30)
-    service.resume(user)  # queues its own message for the new limit moment
-    assert broker.queues["time.DQ"].qsize() == 2
+    service.resume(user_id=user)  # queues its own message for the new limit moment
+    assert broker.queues[f"{QUEUE}.DQ"].qsize() == 2
     new_at = store.load(TimeEntry, entry_id).auto_stop_at()
     assert new_at == clock.now + timedelta(minutes=5)
-    assert service.auto_stop(user, entry_id, at).status == "obsolete"
-    early = service.auto_stop(user, entry_id, new_at)
+    assert service.auto_stop(user_id=user, entry_id=entry_id, expected_at=at).status == "obsolete"
+    early = service.auto_stop(user_id=user, entry_id=entry_id, expected_at=new_at)
     assert (early.status, early.due) == ("not-due", new_at)
     clock.advance(hours=1)
-    done = service.auto_stop(user, entry_id, new_at)
+    done = service.auto_stop(user_id=user, entry_id=entry_id, expected_at=new_at)
     assert done.status == "stopped"
     assert done.position is not None
     assert store.load(TimeEntry, entry_id).duration() == 600
-    assert service.auto_stop(user, entry_id, new_at).status == "obsolete"  # again: nothing
+    assert (
+        service.auto_stop(user_id=user, entry_id=entry_id, expected_at=new_at).status == "obsolete"
+    )  # again: nothing
 
 
 def test_an_early_message_queues_itself_again(database_url, namespace, store):
     broker = configure_broker(make_settings(database_url, redis_url=None))
     user, project_id = a_project(store)
     service = TimeTrackingService(store, clock=lambda: datetime.now(UTC))
-    service.update_settings(user, auto_stop_duration=3600)
-    entry_id = service.start(user, project_id, description="d").value
+    service.update_settings(user_id=user, auto_stop_duration=3600)
+    entry_id = service.start(user_id=user, project_id=project_id, description="d").value
     at = store.load(TimeEntry, entry_id).auto_stop_at()
     auto_stop_timer.fn(str(user), str(entry_id), at.isoformat())  # an hour early
-    assert broker.queues["time.DQ"].qsize() == 1
+    assert broker.queues[f"{QUEUE}.DQ"].qsize() == 1
     assert store.load(TimeEntry, entry_id).is_running
 
 
@@ -153,4 +158,4 @@ def test_a_queue_that_is_down_does_not_fail_the_timer_command(database_url, name
     configure_broker(down)
     with capture_logs() as logs:
         DramatiqAutoStop().schedule(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC))
-    assert any(e["event"] == "time.auto_stop.not_queued" for e in logs)
+    assert any(e["event"] == "time_tracking.auto_stop.not_queued" for e in logs)

@@ -10,12 +10,11 @@ import psycopg
 from eventsourcing.utils import get_topic, resolve_topic
 
 from application.time_tracking import TimeTrackingService
-from domain.projects import Project
 from domain.time_tracking import TimeEntry, TimeTracker
-from domain.workspaces import Workspace
 from interfaces.bootstrap import open_event_store
 from projections.rebuild import rebuild
 from projections.registry import affected_by, all_projections, by_name
+from tests.support.time_tracking import a_project
 
 OLD, NEW = "domain.time_tracking:TimeTracker", "domain.time_tracking_tracker:TimeTracker"
 TABLES = ("time_entries", "time_tracking_settings", "active_timers")
@@ -50,33 +49,26 @@ def test_events_stored_under_the_old_topics_load_replay_and_project(fresh_databa
     url = fresh_database_url
     store = open_event_store(url, pool_size=1)
     try:
-        user = uuid.uuid4()
-        workspace = Workspace(name="W", description=None, settings={}, owner_id=user)
-        project = Project(
-            workspace_id=workspace.id,
-            name="P",
-            description=None,
-            status="active",
-            priority="medium",
-            start_date=None,
-            end_date=None,
-            budget=None,
-            owner_id=user,
-            settings={},
-            actor_id=user,
-        )
-        store.save(workspace, project)
+        user, project_id = a_project(store)
         service = TimeTrackingService(store)
-        service.update_settings(user, timezone="Europe/Berlin", auto_stop_timer=False)
+        service.update_settings(user_id=user, timezone="Europe/Berlin", auto_stop_timer=False)
         end = service.now() - timedelta(hours=2)
         kept = service.record(
-            user, project.id, start_time=end - timedelta(hours=1), end_time=end, description="a"
+            user_id=user,
+            project_id=project_id,
+            start_time=end - timedelta(hours=1),
+            end_time=end,
+            description="a",
         ).value
         dropped = service.record(
-            user, project.id, start_time=end, end_time=end + timedelta(minutes=30), description="b"
+            user_id=user,
+            project_id=project_id,
+            start_time=end,
+            end_time=end + timedelta(minutes=30),
+            description="b",
         ).value
-        service.delete(dropped, user, None)
-        running = service.start(user, project.id, description="c").value
+        service.delete(entry_id=dropped, actor_id=user, expected=None)
+        running = service.start(user_id=user, project_id=project_id, description="c").value
         tracker_id = TimeTracker.id_for(user)
         rebuild(url, by_name("time_tracking"), store.mapper)
         projected = tables(url)
@@ -113,7 +105,7 @@ def test_events_stored_under_the_old_topics_load_replay_and_project(fresh_databa
         rebuild(url, by_name("time_tracking"), store.mapper)
         assert tables(url) == projected
         # Commands go on from the old events (and write under the new topics).
-        TimeTrackingService(store).stop(user)
+        TimeTrackingService(store).stop(user_id=user)
         assert store.load(TimeTracker, tracker_id).timer is None
         assert stored_topics(url, tracker_id)[-1].startswith(f"{NEW}.")
     finally:

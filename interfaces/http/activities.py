@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from application.errors import Invalid, NotFound
+from interfaces.http.activities_schemas import ActivityOut, feed_page
 from interfaces.http.deps import Conn, CurrentUser
-from interfaces.http.pagination import Page, PageQuery, decode_int_cursor, paginate
+from interfaces.http.pagination import Page, PageQuery, decode_int_cursor
 from interfaces.http.schemas import Line
 from projections import activities_queries, workspaces_queries
 
 router = APIRouter(prefix="/workspaces", tags=["activities"])
-
-
-class ActivityOut(BaseModel):
-    id: UUID
-    workspace_id: UUID
-    project_id: UUID | None
-    user_id: UUID | None
-    action: str
-    object_type: str
-    object_id: UUID
-    details: dict[str, Any]
-    created_at: datetime
-    position: int
-
-
-def feed_page(rows: list[dict[str, Any]], limit: int) -> Page[ActivityOut]:
-    """Rows fetched with limit+1, newest first: the page and the cursor to the older ones."""
-    data, cursor = paginate(rows, limit, lambda r: (r["position"],))
-    return Page[ActivityOut](data=[ActivityOut(**r) for r in data], next_cursor=cursor)
 
 
 def _aware(value: datetime | None) -> datetime | None:

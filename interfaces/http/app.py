@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from application.config import Settings, get_settings
+from interfaces import realtime
 from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
 from interfaces.http import (
@@ -37,7 +38,6 @@ from interfaces.http import (
 from interfaces.http.middleware import RequestContext
 from interfaces.http.security_headers import SecurityHeaders
 from interfaces.logs import configure_logging
-from interfaces.realtime import mount as mount_realtime
 
 API_PREFIX = "/api/v1"
 
@@ -52,14 +52,14 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         app.state.container = await open_container(
             settings, database_url, with_projector=with_projector
         )
-        realtime = getattr(app.state, "realtime", None)  # set by create_asgi_app
+        hub = getattr(app.state, "realtime", None)  # set by create_asgi_app
         try:
-            if realtime is not None:
-                await realtime.start(app.state.container)
+            if hub is not None:
+                await hub.start(app.state.container)
             yield
         finally:
-            if realtime is not None:
-                await realtime.stop()
+            if hub is not None:
+                await hub.stop()
             await close_container(app.state.container)
 
     app = FastAPI(
@@ -115,7 +115,7 @@ def create_asgi_app(
     """The API with Socket.IO mounted beside it at /socket.io (same port)."""
     settings = settings or get_settings()
     app = create_app(settings, with_projector=with_projector)
-    return mount_realtime(app, settings, emitter=realtime_emitter)
+    return realtime.mount(app, settings, emitter=realtime_emitter)
 
 
 def app_factory() -> socketio.ASGIApp:

@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from application.errors import Invalid
+from interfaces.http.audit_schemas import AuditState, AuditTrail, ObjectType
 from interfaces.http.deps import ContainerDep, CurrentUser
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-ObjectType = Literal["workspace", "project", "board", "card", "task", "comment"]
-
-
-class AuditEvent(BaseModel):
-    version: int
-    event: str
-    at: datetime
-    actor_id: UUID | None
-    data: dict[str, Any]
-
-
-class AuditTrail(BaseModel):
-    object_type: str
-    object_id: UUID
-    events: list[AuditEvent]
-
-
-class AuditState(BaseModel):
-    object_type: str
-    as_of_version: int
-    state: dict[str, Any]
 
 
 @router.get("/{object_type}/{object_id}", response_model=AuditTrail | AuditState)

@@ -9,83 +9,34 @@ same reaction is a 409.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
 from fastapi import APIRouter, Response, status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from application.authorization import Action
+from interfaces.http.comments_schemas import (
+    CommentCreate,
+    CommentOut,
+    CommentUpdate,
+    Reaction,
+    ReactionCreate,
+)
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, set_etag
-from interfaces.http.schemas import accepted as shared_accepted
+from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import comments_queries
 
 router = APIRouter(tags=["comments"], route_class=CommandRoute)
-
-Content = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=20_000),
-    TEXT_BLOCK,
-    Field(description="HTML; only a small safe set of tags is kept"),
-]
-Reaction = Literal["like", "love", "laugh", "wow", "sad", "celebrate"]
-
-
-class CommentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    content: Content
-    parent_comment_id: UUID | None = Field(
-        default=None, description="reply to this comment (on the same object)"
-    )
-
-
-class CommentUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    content: Content
-
-
-class ReactionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reaction: Reaction
-
-
-class ReactionSummary(BaseModel):
-    reaction: str
-    count: int
-    reacted: bool = Field(description="whether the caller reacted so")
-
-
-class CommentOut(BaseModel):
-    id: UUID
-    workspace_id: UUID
-    commentable_type: str
-    commentable_id: UUID
-    user_id: UUID | None
-    content: str
-    parent_comment_id: UUID | None
-    is_edited: bool
-    edited_at: datetime | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    reactions: list[ReactionSummary]
-
-
-def accepted(ident: UUID, position: int | None) -> JSONResponse:
-    return shared_accepted("comments", ident, position)
 
 
 async def _comment_or_accepted(
     conn: Conn, comment_id: UUID, caller: CurrentUser, caught_up: bool, position: int | None
 ) -> Any:
     row = await comments_queries.get_comment(conn, comment_id, caller.id) if caught_up else None
-    return CommentOut(**row) if row else accepted(comment_id, position)
+    return CommentOut(**row) if row else accepted("comments", comment_id, position)
 
 
 async def _list(

@@ -16,8 +16,8 @@ from anyio import to_thread
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from application.adapters.store import Saved
 from application.errors import Invalid, Unauthorized
-from application.store import Saved
 from interfaces.bootstrap import Container
 from interfaces.http.db import ReadConnection
 from interfaces.http.guard import request_state

@@ -25,7 +25,7 @@ import structlog
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from application.store import Saved
+from application.adapters.store import Saved
 from interfaces.http.problems import problem
 
 log = structlog.get_logger("http")

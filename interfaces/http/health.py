@@ -12,15 +12,15 @@ failed projection makes it ``degraded``."""
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic import BaseModel, Field
 
 from interfaces.http.deps import ContainerDep
+from interfaces.http.health_schemas import Readiness
 from projections.control import readiness
 from projections.liveness import running
 
@@ -47,28 +47,6 @@ async def database_answers(database_url: str) -> bool:
         return True
     except psycopg.Error:
         return False
-
-
-class ProjectionReadiness(BaseModel):
-    position: int
-    lag: int
-    state: str
-    error: str | None
-    runner: bool = Field(description="a process holds this projection's advisory lock")
-    behind_seconds: float = Field(description="how long it has been over READY_MAX_LAG")
-
-
-class Readiness(BaseModel):
-    status: Literal["ready", "degraded", "not_ready", "unavailable"]
-    database: Literal["ok", "unreachable"]
-    detail: str | None = None
-    pool: dict[str, Any] | None = Field(
-        default=None, description="with 503: the read pool's size, idle and waiting requests"
-    )
-    log_head: int | None = None
-    max_lag: int | None = None
-    not_ready: list[str] = Field(default_factory=list)
-    projections: dict[str, ProjectionReadiness] = Field(default_factory=dict)
 
 
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -7,100 +7,36 @@ from uuid import UUID
 
 from anyio import to_thread
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, EmailStr, Field
 
+from application.adapters.sessions import Client
 from application.errors import Unauthorized
-from application.sessions import Client
 from domain.identity import User
 from interfaces.bootstrap import Container
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
-from interfaces.http.ratelimit import get_rate_limits
-from interfaces.http.schemas import (
-    ACCEPTED,
-    AvatarUrl,
-    GivenPassword,
-    Name,
-    Password,
-    Strict,
-    Token,
-    UserOut,
-    accepted,
+from interfaces.http.identity_schemas import (
+    ForgotBody,
+    LoginBody,
+    LogoutBody,
+    Message,
+    PasswordBody,
+    ProfileBody,
+    RefreshBody,
+    RegisterBody,
+    ResetBody,
+    TokenOut,
+    user_out,
 )
+from interfaces.http.ratelimit import get_rate_limits
+from interfaces.http.schemas import ACCEPTED, UserOut, accepted
 from projections import identity_queries
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-class RegisterBody(Strict):
-    email: EmailStr = Field(max_length=254)
-    password: Password
-    name: Name
-
-
-class LoginBody(Strict):
-    email: EmailStr = Field(max_length=254)
-    password: GivenPassword
-
-
-class RefreshBody(Strict):
-    refresh_token: Token
-
-
-class LogoutBody(Strict):
-    refresh_token: Token | None = None
-
-
-class ForgotBody(Strict):
-    email: EmailStr = Field(max_length=254)
-
-
-class ResetBody(Strict):
-    token: Token
-    password: Password
-
-
-class PasswordBody(Strict):
-    current_password: GivenPassword
-    new_password: Password
-
-
-class ProfileBody(Strict):
-    name: Name | None = None
-    avatar_url: AvatarUrl | None = None
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: str = "Bearer"  # noqa: S105
-    expires_in: int
-    user: UserOut
-
-
-class Message(BaseModel):
-    detail: str
 
 
 def client_of(request: Request) -> Client:
     return Client(
         ip=request.client.host if request.client else None,
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
-    )
-
-
-def user_out(user: User) -> UserOut:
-    """The answer's user from the aggregate itself (no read model needed)."""
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        avatar_url=user.avatar_url,
-        role=user.role,
-        is_active=user.is_active,
-        email_verified=user.email_verified,
-        created_at=user.created_on,
-        updated_at=user.modified_on,
-        version=user.version,
     )
 
 

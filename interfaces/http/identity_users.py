@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -10,18 +10,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from application.errors import Forbidden, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.identity import client_of
+from interfaces.http.identity_schemas import UserUpdate
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, AvatarUrl, Line, Name, Strict, UserOut, accepted
+from interfaces.http.schemas import ACCEPTED, Line, UserOut, accepted
 from projections import identity_queries
 
 router = APIRouter(prefix="/users", tags=["users"])
-
-
-class UserUpdate(Strict):
-    name: Name | None = None
-    avatar_url: AvatarUrl | None = None
-    role: Literal["admin", "member"] | None = None
-    is_active: bool | None = None
 
 
 @router.get("", response_model=Page[UserOut])

@@ -13,6 +13,7 @@ from interfaces.http.schemas import (
     TEXT_LINE,
     JsonObject,
     Name,
+    Strict,
     cents,
     stripped_line,
 )
@@ -24,10 +25,6 @@ Label = Annotated[str, StringConstraints(max_length=50), TEXT_LINE]
 Priority = Literal["low", "medium", "high", "urgent"]
 Hours = cents(3)
 Position = Annotated[int, Field(ge=0, le=100_000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ColumnSpec(Strict):

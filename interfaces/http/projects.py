@@ -6,17 +6,13 @@ write, owners and admins delete.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from application.errors import NotFound
-from interfaces.http.activities import ActivityOut, feed_page
+from interfaces.http.activities_schemas import ActivityOut, feed_page
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import (
@@ -26,100 +22,22 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import (
-    ACCEPTED,
-    TEXT_BLOCK,
-    JsonObject,
-    Name,
-    cents,
-    not_null,
-    set_etag,
-    stripped_line,
+from interfaces.http.projects_schemas import (
+    Hours,
+    ItemStats,
+    ProjectAnalytics,
+    ProjectCreate,
+    ProjectMemberAdd,
+    ProjectMemberOut,
+    ProjectOut,
+    ProjectUpdate,
+    Status,
+    WeekDone,
 )
-from interfaces.http.schemas import accepted as shared_accepted
+from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import activities_queries, projects_queries
 
 router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
-
-Description = Annotated[str, StringConstraints(max_length=10_000), TEXT_BLOCK]
-Status = Literal["planning", "active", "on_hold", "completed", "cancelled"]
-Priority = Literal["low", "medium", "high", "critical"]
-Budget = cents(10, "0 to 9,999,999,999.99")
-MemberRoleLabel = stripped_line(1, 100)
-
-
-def _check_dates(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None and end < start:
-        raise ValueError("end_date must not be before start_date")
-
-
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    workspace_id: UUID
-    name: Name
-    description: Description | None = None
-    status: Status = "planning"
-    priority: Priority = "medium"
-    start_date: date | None = None
-    end_date: date | None = None
-    budget: Budget | None = None
-    owner_id: UUID | None = Field(
-        default=None, description="defaults to the caller; must be a workspace member"
-    )
-    settings: JsonObject = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> ProjectCreate:
-        _check_dates(self.start_date, self.end_date)
-        return self
-
-
-NOT_NULLABLE = ("name", "status", "priority", "owner_id", "settings")
-
-
-class ProjectUpdate(BaseModel):
-    """A partial update: only the fields sent change; description, dates and budget may be
-    cleared with null."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*NOT_NULLABLE))
-    name: Name | None = None
-    description: Description | None = None
-    status: Status | None = None
-    priority: Priority | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    budget: Budget | None = None
-    owner_id: UUID | None = None
-    settings: JsonObject | None = None
-
-    @model_validator(mode="after")
-    def _valid_together(self) -> ProjectUpdate:
-        nulls = [k for k in NOT_NULLABLE if k in self.model_fields_set and getattr(self, k) is None]
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} cannot be null")
-        _check_dates(self.start_date, self.end_date)
-        return self
-
-
-class ProjectOut(BaseModel):
-    id: UUID
-    workspace_id: UUID
-    name: str
-    description: str | None
-    status: Status
-    priority: Priority
-    start_date: date | None
-    end_date: date | None
-    budget: Decimal | None
-    owner_id: UUID
-    settings: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-def accepted(ident: UUID, position: int | None) -> JSONResponse:
-    return shared_accepted("projects", ident, position)
 
 
 async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[str, Any]:
@@ -176,7 +94,7 @@ async def create_project(
     )
     row = await projects_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
-        return accepted(saved.value, saved.position)
+        return accepted("projects", saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/projects/{saved.value}"
     set_etag(response, row["version"])
     return ProjectOut(**row)
@@ -212,7 +130,7 @@ async def update_project(
     )
     row = await projects_queries.get_for_member(conn, project_id, caller.id) if caught_up else None
     if row is None:
-        return accepted(project_id, saved.position)
+        return accepted("projects", project_id, saved.position)
     set_etag(response, row["version"])
     return ProjectOut(**row)
 
@@ -233,41 +151,30 @@ async def delete_project(
 # Members ------------------------------------------------------------------------------------
 
 
-class MemberOut(BaseModel):
-    user_id: UUID
-    role: str | None
-    joined_at: datetime
-    name: str
-    email: str
-    avatar_url: str | None = None
-
-
-class MemberAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user_id: UUID = Field(description="must be a member of the project's workspace")
-    role: MemberRoleLabel | None = Field(default=None, description="a free label, e.g. 'QA'")
-
-
-@router.get("/{project_id}/members", response_model=Page[MemberOut])
+@router.get("/{project_id}/members", response_model=Page[ProjectMemberOut])
 async def list_members(
     project_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
-) -> Page[MemberOut]:
+) -> Page[ProjectMemberOut]:
     await visible_project(conn, project_id, caller.id)
     rows = await projects_queries.list_members(
         conn, project_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
-    return Page[MemberOut](data=[MemberOut(**r) for r in data], next_cursor=cursor)
+    return Page[ProjectMemberOut](data=[ProjectMemberOut(**r) for r in data], next_cursor=cursor)
 
 
 @router.post(
     "/{project_id}/members",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberOut,
+    response_model=ProjectMemberOut,
     responses=ACCEPTED,
 )
 async def add_member(
-    project_id: UUID, body: MemberAdd, caller: CurrentUser, container: ContainerDep, conn: Conn
+    project_id: UUID,
+    body: ProjectMemberAdd,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
 ) -> Any:
     """Add a member of the project's workspace (422 if they are not one, 409 if already in)."""
     saved, caught_up = await run_command(
@@ -277,7 +184,7 @@ async def add_member(
         ),
     )
     row = await projects_queries.member(conn, project_id, body.user_id) if caught_up else None
-    return MemberOut(**row) if row else accepted(project_id, saved.position)
+    return ProjectMemberOut(**row) if row else accepted("projects", project_id, saved.position)
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -310,36 +217,6 @@ async def project_activity(
         project_id=project_id,
     )
     return feed_page(rows, page.limit)
-
-
-class ItemStats(BaseModel):
-    total: int
-    done: int
-    overdue: int = Field(description="due before now and not done (nor cancelled)")
-    estimated_hours: float
-    actual_hours: float
-    by_status: dict[str, int]
-    by_priority: dict[str, int]
-
-
-class WeekDone(BaseModel):
-    week: str = Field(description="ISO week, e.g. 2025-W07 (UTC)")
-    week_start: date
-    cards: int
-    tasks: int
-
-
-class Hours(BaseModel):
-    estimated: float
-    actual: float
-
-
-class ProjectAnalytics(BaseModel):
-    project_id: UUID
-    cards: ItemStats = Field(description="by_status: open / done (sits in a done column)")
-    tasks: ItemStats
-    done_per_week: list[WeekDone] = Field(description="the last 12 ISO weeks, oldest first")
-    hours: Hours = Field(description="cards and tasks together")
 
 
 @router.get("/{project_id}/analytics", response_model=ProjectAnalytics)

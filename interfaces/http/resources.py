@@ -18,7 +18,7 @@ from uuid import UUID
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response, status
 
-from application import resources_reports as reads
+from application import resources_reports
 from application.authorization import Action
 from application.resources import Change
 from application.resources_optimizer import optimize
@@ -41,6 +41,7 @@ from interfaces.http.resources_schemas import (
     TeamMemberOut,
     TeamMemberUpdate,
     UtilizationOut,
+    team_member_out,
 )
 from interfaces.http.schemas import ACCEPTED, Line, accepted, set_etag
 from projections import resources_queries
@@ -66,10 +67,6 @@ def _answer(
     return row
 
 
-def _member_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "skills": row["skills"] or [], "availability": row["availability"] or {}}
-
-
 # Team members ---------------------------------------------------------------------------------
 
 
@@ -82,7 +79,7 @@ async def list_team_members(
     active: bool | None = None,
     skill: Annotated[Line | None, Query(max_length=100, description="members with it")] = None,
 ) -> Page[TeamMemberOut]:
-    await reads.scope(conn, workspace_id, caller.id, Action.RESOURCE_READ)
+    await resources_reports.scope(conn, workspace_id, caller.id, Action.RESOURCES_READ)
     rows = await resources_queries.list_team_members(
         conn,
         workspace_id,
@@ -92,9 +89,7 @@ async def list_team_members(
         after=decode_time_id_cursor(page.cursor),
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["created_at"], r["id"]))
-    return Page[TeamMemberOut](
-        data=[TeamMemberOut(**_member_out(r)) for r in data], next_cursor=cursor
-    )
+    return Page[TeamMemberOut](data=[team_member_out(r) for r in data], next_cursor=cursor)
 
 
 @router.post(
@@ -122,7 +117,7 @@ async def add_team_member(
     row = await resources_queries.team_member(conn, saved.value, caller.id) if caught_up else None
     response.headers["Location"] = f"/api/v1/team-members/{saved.value}"
     out = _answer(row, "team-members", saved.value, saved.position, response)
-    return _member_out(out) if isinstance(out, dict) else out
+    return team_member_out(out) if isinstance(out, dict) else out
 
 
 @router.put("/team-members/{team_member_id}", response_model=TeamMemberOut, responses=ACCEPTED)
@@ -147,7 +142,7 @@ async def update_team_member(
         await resources_queries.team_member(conn, team_member_id, caller.id) if caught_up else None
     )
     out = _answer(row, "team-members", team_member_id, saved.position, response)
-    return _member_out(out) if isinstance(out, dict) else out
+    return team_member_out(out) if isinstance(out, dict) else out
 
 
 # Allocations ----------------------------------------------------------------------------------
@@ -164,7 +159,7 @@ async def list_allocations(
     date_from: Annotated[Day | None, Query(alias="from", description="overlapping from")] = None,
     date_to: Annotated[Day | None, Query(alias="to", description="overlapping to (incl.)")] = None,
 ) -> Page[AllocationOut]:
-    await reads.scope(conn, workspace_id, caller.id, Action.RESOURCE_READ)
+    await resources_reports.scope(conn, workspace_id, caller.id, Action.RESOURCES_READ)
     rows = await resources_queries.list_allocations(
         conn,
         workspace_id,
@@ -245,7 +240,7 @@ async def bulk_update(
 async def get_allocation(
     allocation_id: UUID, caller: CurrentUser, conn: Conn, response: Response
 ) -> Any:
-    row = reads.readable(
+    row = resources_reports.readable(
         await resources_queries.allocation(conn, allocation_id, caller.id), "allocation"
     )
     set_etag(response, row["version"])
@@ -307,7 +302,7 @@ async def list_conflicts(
 ) -> Page[ConflictOut]:
     """Conflicts in the order they were detected: a member's allocated hours over their
     capacity in consecutive weeks, with the allocations, the dates and the largest excess."""
-    await reads.scope(conn, workspace_id, caller.id, Action.RESOURCE_READ)
+    await resources_reports.scope(conn, workspace_id, caller.id, Action.RESOURCES_READ)
     rows = await resources_queries.list_conflicts(
         conn,
         workspace_id,
@@ -334,7 +329,7 @@ async def resolve_conflict(
 ) -> Any:
     """Resolve or ignore an active conflict, with details (managers). 409 when it is no
     longer active. A conflict whose cause goes away resolves by itself."""
-    found = reads.readable(
+    found = resources_reports.readable(
         await resources_queries.conflict(conn, conflict_id, caller.id), "conflict"
     )
     saved, caught_up = await run_command(
@@ -368,7 +363,7 @@ async def utilization(
     """Per team member and week: capacity, allocated and tracked hours, utilization
     (allocated / capacity) and efficiency (tracked / allocated), with sums over the period
     (at most 53 weeks; default the last four weeks and this one)."""
-    report = await reads.utilization(
+    report = await resources_reports.utilization(
         conn,
         workspace_id,
         caller.id,
@@ -391,7 +386,7 @@ async def capacity_forecast(
     """The next weeks, per active team member and per skill: capacity, allocated, free and
     over (hours)."""
     return ForecastOut(
-        **await reads.forecast(
+        **await resources_reports.forecast(
             conn, workspace_id, caller.id, now=_now(), weeks=weeks, start_date=start_date
         )
     )
@@ -409,7 +404,7 @@ async def optimize_allocations(
     skills and free capacity, within each allocation's dates, with the fewest changes
     (OR-Tools CP-SAT, within ``time_limit_seconds``), and what it could not fix and why.
     With ``apply: true`` (managers) the plan is applied as one bulk command."""
-    people, demands, first, last = await reads.optimizer_inputs(
+    people, demands, first, last = await resources_reports.optimizer_inputs(
         conn, workspace_id, caller.id, now=_now(), weeks=body.weeks, start_date=body.start_date
     )
     plan = await to_thread.run_sync(

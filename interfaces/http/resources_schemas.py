@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain.resources_capacity import MAX_LEAVES, MAX_WEEK_HOURS, WEEKDAYS
-from interfaces.http.schemas import JsonObject, cents, not_null, stripped_line
+from interfaces.http.schemas import JsonObject, Strict, cents, not_null, stripped_line
 
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
@@ -29,10 +29,6 @@ DayHours = cents(2, "hours that weekday: 0 to 24")
 Rate = cents(6)
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 assert tuple(Weekday.__args__) == WEEKDAYS  # type: ignore[attr-defined]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Leave(Strict):
@@ -98,6 +94,12 @@ class TeamMemberUpdate(Strict):
         if "availability" in self.model_fields_set:
             out["availability"] = _availability(self.availability)
         return out
+
+
+def team_member_out(row: dict[str, Any]) -> TeamMemberOut:
+    return TeamMemberOut(
+        **{**row, "skills": row["skills"] or [], "availability": row["availability"] or {}}
+    )
 
 
 class TeamMemberOut(BaseModel):

@@ -7,141 +7,28 @@ member of the workspace, is a 422 naming the field. Deleting a task deletes its 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response, status
-from fastapi.responses import JSONResponse
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import (
-    ACCEPTED,
-    TEXT_BLOCK,
-    Name,
-    cents,
-    not_null,
-    set_etag,
-    stripped_line,
+from interfaces.http.schemas import ACCEPTED, accepted, set_etag
+from interfaces.http.tasks_schemas import (
+    Priority,
+    Status,
+    TaskCreate,
+    TaskOut,
+    TaskUpdate,
+    to_out,
 )
-from interfaces.http.schemas import accepted as shared_accepted
 from projections import tasks_queries
 
 router = APIRouter(tags=["tasks"], route_class=CommandRoute)
-
-Status = Literal["todo", "in_progress", "review", "done", "cancelled"]
-Priority = Literal["low", "medium", "high", "urgent"]
-Title = Name
-Description = Annotated[str, StringConstraints(max_length=20_000), TEXT_BLOCK]
-Tag = stripped_line(1, 50)
-Hours = cents(3)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A due date without an offset is taken as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-DueDate = Annotated[datetime, AfterValidator(_utc)]
-Tags = Annotated[list[Tag], Field(max_length=50)]
-
-
-def _distinct(values: list[UUID]) -> list[UUID]:
-    if len(set(values)) != len(values):
-        raise ValueError("dependencies must not repeat a task")
-    return values
-
-
-Dependencies = Annotated[list[UUID], Field(max_length=100), AfterValidator(_distinct)]
-
-
-class TaskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    title: Title
-    description: Description | None = None
-    status: Status = "todo"
-    priority: Priority = "medium"
-    estimated_hours: Hours | None = None
-    assignee_id: UUID | None = Field(default=None, description="a member of the workspace")
-    due_date: DueDate | None = None
-    tags: Tags = Field(default_factory=list)
-    milestone_id: UUID | None = None
-    parent_task_id: UUID | None = Field(default=None, description="a live task of the project")
-    dependencies: Dependencies = Field(
-        default_factory=list, description="ids of tasks of the project this task waits for"
-    )
-
-
-NOT_NULLABLE = ("title", "status", "priority", "tags", "dependencies")
-
-
-class TaskUpdate(BaseModel):
-    """Only the fields present change; null clears a nullable field."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null(*NOT_NULLABLE))
-    title: Title | None = None
-    description: Description | None = None
-    status: Status | None = None
-    priority: Priority | None = None
-    estimated_hours: Hours | None = None
-    assignee_id: UUID | None = None
-    due_date: DueDate | None = None
-    tags: Tags | None = None
-    milestone_id: UUID | None = None
-    parent_task_id: UUID | None = None
-    dependencies: Dependencies | None = None
-
-    @model_validator(mode="after")
-    def _required_not_null(self) -> TaskUpdate:
-        for name in NOT_NULLABLE:
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may not be null")
-        return self
-
-
-class TaskOut(BaseModel):
-    id: UUID
-    workspace_id: UUID
-    project_id: UUID
-    milestone_id: UUID | None
-    parent_task_id: UUID | None
-    title: str
-    description: str | None
-    status: str
-    priority: str
-    estimated_hours: float | None
-    actual_hours: float | None
-    assignee_id: UUID | None
-    created_by: UUID | None
-    due_date: datetime | None
-    completed_at: datetime | None
-    tags: list[str]
-    dependencies: list[UUID]
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-def to_out(row: dict[str, Any]) -> TaskOut:
-    return TaskOut(**{**row, "tags": row["tags"] or [], "dependencies": row["dependencies"] or []})
-
-
-def accepted(ident: UUID, position: int | None) -> JSONResponse:
-    return shared_accepted("tasks", ident, position)
 
 
 @router.get("/projects/{project_id}/tasks", response_model=Page[TaskOut])
@@ -201,7 +88,7 @@ async def create_task(
     )
     row = await tasks_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     if row is None:
-        return accepted(saved.value, saved.position)
+        return accepted("tasks", saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/tasks/{saved.value}"
     set_etag(response, row["version"])
     return to_out(row)
@@ -235,7 +122,7 @@ async def update_task(
     )
     row = await tasks_queries.get_for_member(conn, task_id, caller.id) if caught_up else None
     if row is None:
-        return accepted(task_id, saved.position)
+        return accepted("tasks", task_id, saved.position)
     set_etag(response, row["version"])
     return to_out(row)
 

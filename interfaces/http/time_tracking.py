@@ -19,8 +19,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from application import time_tracking_reports as reads
-from application.store import Saved
+from application import time_tracking_reports
+from application.adapters.store import Saved
 from application.time_tracking_reports import MANAGERS, GroupBy, Scope
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
@@ -76,7 +76,7 @@ async def list_entries(
 ) -> Page[TimeEntryOut]:
     """Entries you may see, newest first. Dates are days in your time zone; an entry counts
     in a date range when it overlaps it."""
-    filters = await reads.entry_filters(
+    filters = await time_tracking_reports.entry_filters(
         conn,
         caller.id,
         user_id=user_id,
@@ -138,7 +138,7 @@ async def create_entry(
 async def get_entry(
     entry_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn, response: Response
 ) -> TimeEntryOut:
-    row = await reads.readable_entry(conn, entry_id, caller.id)
+    row = await time_tracking_reports.readable_entry(conn, entry_id, caller.id)
     set_etag(response, row["version"])
     return entry_out(row, container.time_tracking.now())
 
@@ -281,7 +281,7 @@ async def active_timer(caller: CurrentUser, container: ContainerDep, conn: Conn)
 async def today(caller: CurrentUser, container: ContainerDep, conn: Conn) -> DayOut:
     """Your time today (a day in your time zone), the running timer up to now."""
     now = container.time_tracking.now()
-    day = await reads.today(conn, caller.id, now)
+    day = await time_tracking_reports.today(conn, caller.id, now)
     entries = [entry_out(r, now) for r in day.rows]
     return DayOut(
         date=day.date,
@@ -302,7 +302,7 @@ async def week(
     day: Annotated[date | None, Query(alias="date", description="a day of the week")] = None,
 ) -> WeekOut:
     """Your time per day over an ISO week (Monday to Sunday in your time zone)."""
-    found = await reads.week(conn, caller.id, container.time_tracking.now(), day)
+    found = await time_tracking_reports.week(conn, caller.id, container.time_tracking.now(), day)
     return WeekOut(
         week=found.week,
         start_date=found.start_date,
@@ -339,7 +339,7 @@ async def report(
     day: totals, billable totals, amount = billable hours x rate (the entry's, else the
     user's team-member rate in that workspace, else their default). ``Accept: text/csv``
     gives the same as CSV."""
-    found = await reads.report(
+    found = await time_tracking_reports.report(
         conn,
         caller.id,
         container.time_tracking.now(),

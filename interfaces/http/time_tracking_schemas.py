@@ -17,8 +17,15 @@ from pydantic import (
 
 from domain.shared import RuleBroken
 from domain.time_tracking import MAX_AUTO_STOP, MIN_AUTO_STOP, SETTINGS_DEFAULTS, check_timezone
-from interfaces.http.schemas import TEXT_BLOCK, TEXT_LINE, cents, not_null, stripped_line
-from projections import time_tracking_reports as reports
+from interfaces.http.schemas import (
+    TEXT_BLOCK,
+    TEXT_LINE,
+    Strict,
+    cents,
+    not_null,
+    stripped_line,
+)
+from projections import time_tracking_reports
 from projections.time_tracking import parse_segments
 
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), TEXT_BLOCK]
@@ -50,10 +57,6 @@ def _zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, StringConstraints(max_length=50), TEXT_LINE, AfterValidator(_zone)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class TimerStart(Strict):
@@ -217,10 +220,10 @@ def entry_out(row: dict[str, Any], now: datetime) -> TimeEntryOut:
             **row,
             "tags": row["tags"] or [],
             "segments": [{"start": s, "end": e} for s, e in segments],
-            "duration": reports.live_duration(row, now)
+            "duration": time_tracking_reports.live_duration(row, now)
             if row["end_time"] is None
             else row["duration"],
-            "auto_stop_at": reports.auto_stop_at(row, segments) if segments else None,
+            "auto_stop_at": time_tracking_reports.auto_stop_at(row, segments) if segments else None,
         }
     )
 

@@ -2,61 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
 from fastapi import APIRouter, Path, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
-from interfaces.http.schemas import ACCEPTED, TEXT_BLOCK, JsonObject, Name, Token, set_etag
-from interfaces.http.schemas import accepted as shared_accepted
+from interfaces.http.schemas import ACCEPTED, Token, accepted, set_etag
+from interfaces.http.workspaces_schemas import (
+    InviteCreate,
+    InviteOut,
+    MemberRole,
+    WorkspaceCreate,
+    WorkspaceMemberAdd,
+    WorkspaceMemberOut,
+    WorkspaceOut,
+    WorkspaceUpdate,
+    to_out,
+)
 from projections import workspaces_queries
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"], route_class=CommandRoute)
-
-Description = Annotated[str, StringConstraints(max_length=10_000), TEXT_BLOCK]
-
-
-class WorkspaceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name
-    description: Description | None = None
-    settings: JsonObject = Field(default_factory=dict)
-
-
-class WorkspaceUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Name | None = None
-    description: Description | None = None
-    settings: JsonObject | None = None
-
-
-class WorkspaceOut(BaseModel):
-    id: UUID
-    name: str
-    description: str | None
-    owner_id: UUID
-    settings: dict[str, Any]
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
-    version: int
-    role: str = Field(description="the caller's role in this workspace")
-
-
-def to_out(row: dict[str, Any]) -> WorkspaceOut:
-    return WorkspaceOut(**row, role=row["my_role"])
-
-
-def accepted(ident: UUID, position: int | None) -> JSONResponse:
-    return shared_accepted("workspaces", ident, position)
 
 
 @router.get("", response_model=Page[WorkspaceOut])
@@ -91,7 +62,7 @@ async def create_workspace(
         await workspaces_queries.get_for_member(conn, saved.value, caller.id) if caught_up else None
     )
     if row is None:
-        return accepted(saved.value, saved.position)
+        return accepted("workspaces", saved.value, saved.position)
     response.headers["Location"] = f"/api/v1/workspaces/{saved.value}"
     set_etag(response, row["version"])
     return to_out(row)
@@ -132,7 +103,7 @@ async def update_workspace(
         else None
     )
     if row is None:
-        return accepted(workspace_id, saved.position)
+        return accepted("workspaces", workspace_id, saved.position)
     set_etag(response, row["version"])
     return to_out(row)
 
@@ -152,88 +123,41 @@ async def delete_workspace(
 
 # Members and invitations ------------------------------------------------------------------
 
-Role = Literal["owner", "admin", "member", "viewer"]
-
-
-class MemberOut(BaseModel):
-    user_id: UUID
-    role: str
-    joined_at: datetime
-    name: str
-    email: str
-    avatar_url: str | None = None
-
-
-class MemberAdd(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={  # exactly one of them given (present and not null)
-            "oneOf": [
-                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-                for name in ("user_id", "email")
-            ]
-        },
-    )
-    user_id: UUID | None = None
-    email: EmailStr | None = Field(default=None, max_length=254)
-    role: Role = "member"
-
-    @model_validator(mode="after")
-    def _one_of(self) -> MemberAdd:
-        if (self.user_id is None) == (self.email is None):
-            raise ValueError("give exactly one of user_id or email")
-        return self
-
-
-class MemberRole(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Role
-
-
-class InviteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr = Field(max_length=254)
-    role: Role = "member"
-
-
-class InviteOut(BaseModel):
-    invite_id: UUID
-    workspace_id: UUID
-    email: str
-    role: str
-    expires_at: datetime
-    token: str = Field(description="single-use; also sent to the invitee by e-mail")
-    accept_url: str
-
 
 async def _member_or_accepted(
     conn: Conn, workspace_id: UUID, user_id: UUID, caught_up: bool, position: int | None
 ) -> Any:
     row = await workspaces_queries.member(conn, workspace_id, user_id) if caught_up else None
-    return MemberOut(**row) if row else accepted(workspace_id, position)
+    return WorkspaceMemberOut(**row) if row else accepted("workspaces", workspace_id, position)
 
 
-@router.get("/{workspace_id}/members", response_model=Page[MemberOut])
+@router.get("/{workspace_id}/members", response_model=Page[WorkspaceMemberOut])
 async def list_members(
     workspace_id: UUID, caller: CurrentUser, conn: Conn, page: PageQuery
-) -> Page[MemberOut]:
+) -> Page[WorkspaceMemberOut]:
     if await workspaces_queries.get_for_member(conn, workspace_id, caller.id) is None:
         raise NotFound("workspace not found")
     rows = await workspaces_queries.list_members(
         conn, workspace_id, limit=page.limit + 1, after=decode_time_id_cursor(page.cursor)
     )
     data, cursor = paginate(rows, page.limit, lambda r: (r["joined_at"], r["user_id"]))
-    return Page[MemberOut](data=[MemberOut(**r) for r in data], next_cursor=cursor)
+    return Page[WorkspaceMemberOut](
+        data=[WorkspaceMemberOut(**r) for r in data], next_cursor=cursor
+    )
 
 
 @router.post(
     "/{workspace_id}/members",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberOut,
+    response_model=WorkspaceMemberOut,
     responses=ACCEPTED,
 )
 async def add_member(
-    workspace_id: UUID, body: MemberAdd, caller: CurrentUser, container: ContainerDep, conn: Conn
+    workspace_id: UUID,
+    body: WorkspaceMemberAdd,
+    caller: CurrentUser,
+    container: ContainerDep,
+    conn: Conn,
 ) -> Any:
     user_id = body.user_id
     if user_id is None:
@@ -252,7 +176,9 @@ async def add_member(
     return await _member_or_accepted(conn, workspace_id, user_id, caught_up, saved.position)
 
 
-@router.put("/{workspace_id}/members/{user_id}", response_model=MemberOut, responses=ACCEPTED)
+@router.put(
+    "/{workspace_id}/members/{user_id}", response_model=WorkspaceMemberOut, responses=ACCEPTED
+)
 async def change_member_role(
     workspace_id: UUID,
     user_id: UUID,
@@ -316,7 +242,7 @@ async def invite(
     return out
 
 
-@router.get("/{workspace_id}/invite/{token}", response_model=MemberOut, responses=ACCEPTED)
+@router.get("/{workspace_id}/invite/{token}", response_model=WorkspaceMemberOut, responses=ACCEPTED)
 async def accept_invite(
     workspace_id: UUID,
     token: Annotated[Token, Path()],

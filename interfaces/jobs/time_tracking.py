@@ -60,7 +60,9 @@ def close_services() -> None:
 @job(queue_name=QUEUE, actor_name=AUTO_STOP, max_retries=5)
 def auto_stop_timer(user_id: str, entry_id: str, at: str) -> None:
     """Stop ``entry_id`` at ``at`` if it is still the user's timer, running, with that limit."""
-    outcome = _service().auto_stop(UUID(user_id), UUID(entry_id), datetime.fromisoformat(at))
+    outcome = _service().auto_stop(
+        user_id=UUID(user_id), entry_id=UUID(entry_id), expected_at=datetime.fromisoformat(at)
+    )
     if outcome.status == "not-due" and outcome.due is not None:
         DramatiqAutoStop().schedule(UUID(user_id), UUID(entry_id), outcome.due)
-    log.info("time.auto_stop", entry_id=entry_id, outcome=outcome.status)
+    log.info("time_tracking.auto_stop", entry_id=entry_id, outcome=outcome.status)

@@ -21,7 +21,7 @@ from interfaces.jobs.broker import current_broker
 
 log = structlog.get_logger("jobs.time_tracking")
 
-QUEUE = "time"
+QUEUE = "time_tracking"
 AUTO_STOP = "auto_stop_timer"  # the actor: auto_stop_timer(user_id, entry_id, at)
 
 
@@ -47,7 +47,7 @@ class DramatiqAutoStop:
         try:
             send_auto_stop(user_id, entry_id, at, delay)
         except Exception as e:  # redis errors, broker misconfiguration
-            log.warning("time.auto_stop.not_queued", entry_id=str(entry_id), error=str(e))
+            log.warning("time_tracking.auto_stop.not_queued", entry_id=str(entry_id), error=str(e))
 
 
 def make_auto_stop_scheduler(settings: Settings) -> AutoStopScheduler:

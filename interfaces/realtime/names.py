@@ -101,7 +101,8 @@ EVENT_NAMES: dict[str, Name] = {
     M + "Deleted": Name("comment:deleted"),
     M + "ReactionAdded": Name("comment:reaction:added"),
     M + "ReactionRemoved": Name("comment:reaction:removed"),
-    # Time entries also reach their user's own room (the user's TimeTracker is not sent).
+    # time_tracking: the spec names its events time:*. Entries also reach their user's own
+    # room (the user's TimeTracker is not sent).
     TE + "Started": Name("time:timer:started", notify=MEMBER),
     TE + "Paused": Name("time:timer:paused", notify=MEMBER),
     TE + "Resumed": Name("time:timer:resumed", notify=MEMBER),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from application.store import EventStore
+from application.adapters.store import EventStore
 from domain.projects import Project
 from domain.workspaces import Workspace
 from tests.support.kanban import create_project

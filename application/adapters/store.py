@@ -35,8 +35,8 @@ from eventsourcing.persistence import (
 )
 from psycopg.conninfo import conninfo_to_dict
 
+from application.adapters.personal_data import KeyStore, PersonalDataMapper
 from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
-from application.personal_data import KeyStore, PersonalDataMapper
 from domain.kanban import Board
 from domain.shared import DomainError, Gone, Missing, NotPermitted
 from domain.tasks import TaskGraph
@@ -92,7 +92,7 @@ def eventstore_env(database_url: str, pool_size: int = 10, create_table: bool = 
         # Loaded aggregates stay in memory and are fast-forwarded from the log on each get.
         "AGGREGATE_CACHE_MAXSIZE": "2000",
         # Appends run as one server-side statement that takes the ordering lock itself.
-        "APPLICATION_RECORDER_TOPIC": "application.recorder:OrderedAppendRecorder",
+        "APPLICATION_RECORDER_TOPIC": "application.adapters.recorder:OrderedAppendRecorder",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
     }
 
