@@ -97,6 +97,7 @@ class Plan:
     over_before: Decimal = Decimal("0.00")
     over_after: Decimal = Decimal("0.00")
     seconds: float = 0.0
+    build_seconds: float = 0.0
     variables: int = 0
 
 
@@ -141,9 +142,10 @@ def optimize(
     for d in all_demands:
         by_user.setdefault(d.user_id, []).append(d)
 
+    capacity5 = {(u, w): _cap5(p.capacity, w) for u, p in persons.items() for w in weeks}
+
     def cap5(user: str, w: date) -> int:
-        person = persons.get(user)
-        return _cap5(person.capacity, w) if person is not None else 0
+        return capacity5.get((user, w), 0)
 
     load5 = {
         (u, w): sum(hundredths[d.id] * days[d.id].get(w, 0) for d in ds)
@@ -165,8 +167,10 @@ def optimize(
         for w in weeks
     }
 
+    free = {(u, w): c - fixed5.get((u, w), 0) for (u, w), c in capacity5.items()}
+
     def free5(user: str, w: date) -> int:
-        return cap5(user, w) - fixed5.get((user, w), 0)
+        return free.get((user, w), 0)
 
     skilled: dict[str, list[str]] = {}
     candidates: dict[str, list[tuple[str, int]]] = {}
@@ -178,9 +182,13 @@ def optimize(
             if p.active and p.user_id != d.user_id and need <= p.skills
         ]
         ranked = []
+        active_days = list(days[d.id].items())
         for v in skilled[d.id]:
-            bound = min((max(0, free5(v, w)) // n for w, n in days[d.id].items()), default=0)
-            bound = min(bound, hundredths[d.id])
+            bound = hundredths[d.id]
+            for w, n in active_days:
+                bound = min(bound, max(0, free.get((v, w), 0)) // n)
+                if bound <= 0:
+                    break
             if bound > 0:
                 ranked.append((v, bound))
         ranked.sort(key=lambda c: (-c[1], c[0]))
@@ -225,9 +233,13 @@ def optimize(
             model.add(sum(v * n for v, n in parts) <= max(rhs, 0))
     plan.variables = len(x) + len(kept) + len(over_vars)
 
+    plan.build_seconds = clock.perf_counter() - started
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = max(1, workers)
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit * 0.6)
+    # The time limit covers building the model too: each phase gets a share of what is left.
+    solver.parameters.max_time_in_seconds = max(
+        0.1, (time_limit - (clock.perf_counter() - started)) * 0.6
+    )
     model.minimize(sum(over_vars))
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -244,7 +256,9 @@ def optimize(
         model.add_hint(var, first_values[var.index])
     weight = sum(hundredths[d.id] for d in movable) + 1
     model.minimize(weight * sum(y.values()) + sum(x.values()))
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit - (clock.perf_counter() - started))
+    solver.parameters.max_time_in_seconds = max(
+        0.1, (time_limit - (clock.perf_counter() - started)) * 0.9
+    )
     second = solver.solve(model)
     if second in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         optimal = optimal and second == cp_model.OPTIMAL
