@@ -41,6 +41,8 @@ class Action(StrEnum):
     FILE_READ = "file:read"  # a file of the workspace: metadata and bytes
     FILE_WRITE = "file:write"  # upload, delete one's own uploads
     FILE_MANAGE = "file:manage"  # delete anyone's file
+    RESOURCES_READ = "resources:read"  # team members, allocations, conflicts, utilization
+    RESOURCES_MANAGE = "resources:manage"  # change them, resolve conflicts, optimize
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -66,6 +68,8 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.FILE_READ: ALL_ROLES,
     Action.FILE_WRITE: WRITERS,
     Action.FILE_MANAGE: MANAGERS,
+    Action.RESOURCES_READ: ALL_ROLES,
+    Action.RESOURCES_MANAGE: MANAGERS,
 }
 
 

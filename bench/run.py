@@ -100,9 +100,11 @@ BENCHMARKS = (
     Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
 )
 REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
+RESOURCES = "resources"  # bench/resources.py: conflict detection lag and the optimizer
 REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES}  # run by run_separate_benchmarks
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -111,16 +113,14 @@ CONTENTION_STATUSES = ("409", "412", "202")
 def selected_benchmarks(only: str) -> tuple[list[Benchmark], set[str]]:
     """The wrk benchmarks selected, and which of the separate ones (rebuild, realtime)."""
     if not only.strip():
-        return list(BENCHMARKS), {REALTIME, REBUILD, FILES}
+        return list(BENCHMARKS), set(SEPARATE)
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = (
-        {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | {REBUILD, REALTIME, FILES}
-    )
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | SEPARATE
     if unknown := wanted - known:
         raise RuntimeError(
             f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
         )
-    separate = wanted & {REALTIME, REBUILD, FILES}
+    separate = wanted & SEPARATE
     return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], separate
 
 
@@ -441,6 +441,10 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         log("files benchmark: bench/files.py, 1 MiB, 50 MB and 10 KiB files, local store")
         env = {**os.environ, "BENCH_SECONDS": str(seconds)}
         results.extend(run_script("files.py", env, every_line=True))
+    if RESOURCES in which:
+        log("resources benchmarks: bench/resources.py (conflict detection lag, optimizer)")
+        env = {**os.environ, "BENCH_SECONDS": str(seconds)}
+        results.extend(run_script("resources.py", env, every_line=True))
     for result in results:
         print(json.dumps(result), flush=True)
     return results

@@ -23,6 +23,8 @@ from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.projects import ProjectsService
+from application.resources import ResourcesService
+from application.resources_policy import WorkloadPolicy
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
@@ -91,7 +93,7 @@ def migrate(database_url: str) -> list[str]:
 
 
 # Every policy's name (``worksync projections status`` lists them beside the projections).
-POLICY_NAMES = (MailPolicy.name, FileStoragePolicy.name)
+POLICY_NAMES = (MailPolicy.name, FileStoragePolicy.name, WorkloadPolicy.name)
 
 
 def link_tokens(settings: Settings) -> LinkTokens:
@@ -100,7 +102,11 @@ def link_tokens(settings: Settings) -> LinkTokens:
 
 def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
     """Every policy the service runs, beside the projections (projections/policy.py)."""
-    return [MailPolicy(store, link_tokens(settings), settings.app_url), FileStoragePolicy(store)]
+    return [
+        MailPolicy(store, link_tokens(settings), settings.app_url),
+        FileStoragePolicy(store),
+        WorkloadPolicy(store),
+    ]
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
@@ -215,6 +221,7 @@ class Container:
     audit: AuditService
     time_tracking: TimeTrackingService
     files: FilesService
+    resources: ResourcesService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -251,6 +258,7 @@ async def open_container(
         audit=AuditService(store),
         time_tracking=make_time_tracking(store, settings),
         files=make_files(store, settings),
+        resources=ResourcesService(store),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

@@ -12,6 +12,7 @@ from projections.files import FilesProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
 from projections.projects import ProjectsProjection
+from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
 from projections.time_tracking import TimeTrackingProjection
 from projections.workspaces import WorkspacesProjection
@@ -29,6 +30,7 @@ def all_projections() -> list[Projection]:
         CommentsProjection(),
         TimeTrackingProjection(),
         FilesProjection(),
+        ResourcesProjection(),
     ]
 
 

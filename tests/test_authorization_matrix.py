@@ -13,6 +13,7 @@ from tests.support import (
     authz_files,
     authz_kanban,
     authz_projects,
+    authz_resources,
     authz_tasks,
     authz_time_tracking,
 )
@@ -104,6 +105,7 @@ CASES += [
     *authz_comments.CASES,
     *authz_time_tracking.CASES,
     *authz_files.CASES,
+    *authz_resources.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

@@ -32,6 +32,7 @@ from interfaces.http import (
     problems,
     projects,
     ratelimit,
+    resources,
     tasks,
     time_tracking,
     workspaces,
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app = FastAPI(
         title="WorkSync API",
         version="0.1.0",
-        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files.",
+        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files, resource allocation.",
         lifespan=lifespan,
     )
     problems.install(app)
@@ -87,7 +88,17 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
-    for context in (projects, kanban, tasks, comments, audit, activities, time_tracking, files):
+    for context in (
+        projects,
+        kanban,
+        tasks,
+        comments,
+        audit,
+        activities,
+        time_tracking,
+        files,
+        resources,
+    ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
     openapi.install(app)  # every operation's errors, described in one place

@@ -59,18 +59,16 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method the OpenAPI document lists at this request's path: the path's own entry
-    when it is one literally (``/files/upload``, not ``/files/{file_id}``), else every
-    template it matches."""
-    paths = request.app.openapi().get("paths", {})
-    if request.url.path in paths:
-        return sorted(method.upper() for method in paths[request.url.path])
-    methods: set[str] = set()
-    for template, item in paths.items():
+    """Every method the OpenAPI document lists at this request's path. Where templates with
+    fewer parameters match too, only they count, as in routing: ``/allocations/bulk-update``
+    is that route, not an ``/allocations/{allocation_id}``."""
+    matching: dict[int, set[str]] = {}
+    for template, item in request.app.openapi().get("paths", {}).items():
         pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
         if re.fullmatch(pattern, request.url.path):
+            methods = matching.setdefault(template.count("{"), set())
             methods |= {method.upper() for method in item}
-    return sorted(methods)
+    return sorted(matching[min(matching)]) if matching else []
 
 
 def install(app: FastAPI) -> None:

@@ -52,6 +52,12 @@ W, P, B, C, T, M, TE, F = (
     "domain.time_tracking:TimeEntry.",
     "domain.files:File.",
 )
+RA, RM, RW = (
+    "domain.resources:Allocation.",
+    "domain.resources:TeamMember.",
+    "domain.resources:Workload.",
+)
+CONFLICT = ("conflict", "conflict_id")
 MEMBER = ("user_id",)
 
 EVENT_NAMES: dict[str, Name] = {
@@ -110,6 +116,17 @@ EVENT_NAMES: dict[str, Name] = {
     F + "Deleted": Name("file:deleted"),
     F + "Attached": Name("file:attached", "attachment", "attachment_id"),
     F + "Detached": Name("file:detached", "attachment", "attachment_id"),
+    # Resource allocation: the allocated member also hears it in their own room.
+    RA + "Created": Name("resource:allocation:created", notify=MEMBER),
+    RA + "Updated": Name("resource:allocation:updated", notify=MEMBER),
+    RA + "Deleted": Name("resource:allocation:deleted", notify=MEMBER),
+    RM + "Created": Name("resource:member:created", "team_member"),
+    RM + "Updated": Name("resource:member:updated", "team_member"),
+    RW + "ConflictDetected": Name("resource:conflict:detected", *CONFLICT, notify=MEMBER),
+    RW + "ConflictChanged": Name("resource:conflict:updated", *CONFLICT, notify=MEMBER),
+    RW + "ConflictCleared": Name("resource:conflict:resolved", *CONFLICT, notify=MEMBER),
+    RW + "ConflictClosed": Name("resource:conflict:resolved", *CONFLICT, notify=MEMBER),
+    RW + "UtilizationUpdated": Name("resource:utilization:updated", "utilization", "user_id"),
 }
 
 
