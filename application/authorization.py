@@ -38,6 +38,11 @@ class Action(StrEnum):
     TIME_TRACKING_MANAGE = (
         "time_tracking:manage"  # everyone's entries in the workspace: read, edit, delete
     )
+    FILE_READ = "file:read"  # a file of the workspace: metadata and bytes
+    FILE_WRITE = "file:write"  # upload, delete one's own uploads
+    FILE_MANAGE = "file:manage"  # delete anyone's file
+    RESOURCES_READ = "resources:read"  # team members, allocations, conflicts, utilization
+    RESOURCES_MANAGE = "resources:manage"  # change them, resolve conflicts, optimize
     MILESTONE_READ = "milestone:read"  # milestones, deliverables, templates, reports
     MILESTONE_WRITE = "milestone:write"  # create, update; deliverables; templates; apply one
     MILESTONE_DELETE = "milestone:delete"  # a milestone or a template: as a project's content
@@ -63,6 +68,11 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TIME_TRACKING_READ: ALL_ROLES,
     Action.TIME_TRACKING_TRACK: WRITERS,
     Action.TIME_TRACKING_MANAGE: MANAGERS,
+    Action.FILE_READ: ALL_ROLES,
+    Action.FILE_WRITE: WRITERS,
+    Action.FILE_MANAGE: MANAGERS,
+    Action.RESOURCES_READ: ALL_ROLES,
+    Action.RESOURCES_MANAGE: MANAGERS,
     Action.MILESTONE_READ: ALL_ROLES,
     Action.MILESTONE_WRITE: WRITERS,
     Action.MILESTONE_DELETE: MANAGERS,  # as Action.PROJECT_DELETE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -10,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from application.config import ConfigError
 from application.errors import ApplicationError
@@ -58,20 +58,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
-
-
 def allowed_methods(request: Request) -> list[str]:
-    """Every method a route answers at this request's path, as the router matches it (a
-    ``{milestone_id:uuid}`` route does not answer ``/milestones/from-template``)."""
-    return [
-        method
-        for method in METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in request.app.routes
-        )
-    ]
+    """Every method the OpenAPI document lists at this request's path. Where templates with
+    fewer parameters match too, only they count, as in routing: ``/allocations/bulk-update``
+    is that route, not an ``/allocations/{allocation_id}``."""
+    matching: dict[int, set[str]] = {}
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods = matching.setdefault(template.count("{"), set())
+            methods |= {method.upper() for method in item}
+    return sorted(matching[min(matching)]) if matching else []
 
 
 def install(app: FastAPI) -> None:
