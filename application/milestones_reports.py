@@ -37,8 +37,8 @@ from projections import milestones_queries
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a large network is built and scheduled (no await
-    inside). Its tens of thousands of small lists, tuples and dicts would trigger collections
+    """No cyclic garbage collection while a large network is read, built and scheduled (for
+    the length of two queries and the computation). Its tens of thousands of small lists, tuples and dicts would trigger collections
     that walk the whole long-lived heap of an API process (cached aggregates...): measured,
     they doubled the critical path's CPU in a server. Reference counting still frees
     everything; a collection may run afterwards as usual."""
@@ -110,7 +110,9 @@ class Calendar:
     def __init__(self, start: date, unit: int) -> None:
         self.start, self.unit = start, unit
         self._dates: dict[int, date] = {}
-        self._iso: dict[int, str] = {}
+        self._iso: dict[int, str] = {}  # working day -> date
+        self._starts: dict[int, str] = {}  # offset -> the day work starting then starts
+        self._finishes: dict[int, str] = {}  # offset -> the day work ending then ends
 
     def iso(self, index: int) -> str:
         found = self._iso.get(index)
@@ -121,10 +123,16 @@ class Calendar:
     def start_iso(self, offset: int, duration: int) -> str:
         if duration == 0:
             return self.finish_iso(offset)
-        return self.iso(offset // self.unit)
+        found = self._starts.get(offset)
+        if found is None:
+            found = self._starts[offset] = self.iso(offset // self.unit)
+        return found
 
     def finish_iso(self, offset: int) -> str:
-        return self.iso(max(-(-offset // self.unit) - 1, 0))
+        found = self._finishes.get(offset)
+        if found is None:
+            found = self._finishes[offset] = self.iso(max(-(-offset // self.unit) - 1, 0))
+        return found
 
     def day(self, index: int) -> date:
         found = self._dates.get(index)
@@ -147,8 +155,8 @@ class Calendar:
 async def critical_path_of(
     conn: AsyncConnection, project_id: UUID, hours_per_day: float
 ) -> dict[str, Any]:
-    net = await network(conn, project_id, hours_per_day)
-    with paused_gc():
+    with paused_gc():  # the fetch of the rows too (short: two queries)
+        net = await network(conn, project_id, hours_per_day)
         return _critical_path_answer(project_id, hours_per_day, net)
 
 
