@@ -33,6 +33,7 @@ from interfaces.http import (
     projects,
     ratelimit,
     resources,
+    resources_planning,
     tasks,
     time_tracking,
     workspaces,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         time_tracking,
         files,
         resources,
+        resources_planning,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
