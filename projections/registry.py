@@ -10,6 +10,7 @@ from projections.card_activities import CardActivitiesProjection
 from projections.comments import CommentsProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
+from projections.notifications import NotificationsProjection
 from projections.projects import ProjectsProjection
 from projections.tasks import TasksProjection
 from projections.time_tracking import TimeTrackingProjection
@@ -27,6 +28,7 @@ def all_projections() -> list[Projection]:
         TasksProjection(),
         CommentsProjection(),
         TimeTrackingProjection(),
+        NotificationsProjection(),
     ]
 
 
