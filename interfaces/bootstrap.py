@@ -19,12 +19,14 @@ from application.config import Settings
 from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
+from application.notifications import NotificationsPolicy, NotificationsService
 from application.projects import ProjectsService
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.mail import OutboxMail
+from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
 from projections import identity_queries
 from projections.base import Projection
@@ -87,7 +89,7 @@ def migrate(database_url: str) -> list[str]:
 
 
 # Every policy's name (``worksync projections status`` lists them beside the projections).
-POLICY_NAMES = (MailPolicy.name,)
+POLICY_NAMES = (MailPolicy.name, NotificationsPolicy.name)
 
 
 def link_tokens(settings: Settings) -> LinkTokens:
@@ -96,12 +98,18 @@ def link_tokens(settings: Settings) -> LinkTokens:
 
 def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
     """Every policy the service runs, beside the projections (projections/policy.py)."""
-    return [MailPolicy(store, link_tokens(settings), settings.app_url)]
+    return [
+        MailPolicy(store, link_tokens(settings), settings.app_url),
+        NotificationsPolicy(store, link_tokens(settings), settings.app_url),
+    ]
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
     """Delivers the policies' side effects: one deliverer per outbox kind."""
-    return OutboxDispatcher(database_url, {"mail": OutboxMail(settings)})
+    return OutboxDispatcher(
+        database_url,
+        {"mail": OutboxMail(settings), "notification_due": OutboxDueReminder(settings)},
+    )
 
 
 def make_projector(
@@ -115,7 +123,7 @@ def make_projector(
         store.mapper,
         batch_size=settings.projection_batch_size,
         policies=all_policies(store, settings),
-        services=[make_outbox_dispatcher(database_url, settings)],
+        services=[make_outbox_dispatcher(database_url, settings), DigestClock(settings)],
     )
 
 
@@ -168,6 +176,16 @@ def open_time_tracking(
     return make_time_tracking(open_event_store(database_url, pool_size=pool_size), settings)
 
 
+def open_notifications(
+    settings: Settings, database_url: str, pool_size: int = 2
+) -> NotificationsService:
+    """The notifications service of a job worker, on its own event store (the caller
+    closes ``service.store``)."""
+    return NotificationsService(
+        open_event_store(database_url, pool_size=pool_size), link_tokens(settings)
+    )
+
+
 def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
     """The identity service of a CLI command, on its own event store (the caller closes
     ``service.store``)."""
@@ -187,6 +205,7 @@ class Container:
     comments: CommentsService
     audit: AuditService
     time_tracking: TimeTrackingService
+    notifications: NotificationsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -222,6 +241,7 @@ async def open_container(
         comments=CommentsService(store),
         audit=AuditService(store),
         time_tracking=make_time_tracking(store, settings),
+        notifications=NotificationsService(store, link_tokens(settings)),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),
