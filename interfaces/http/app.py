@@ -26,6 +26,7 @@ from interfaces.http import (
     identity,
     identity_users,
     kanban,
+    notifications,
     openapi,
     problems,
     projects,
@@ -74,7 +75,16 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app.include_router(identity.router, prefix=API_PREFIX)
     app.include_router(identity_users.router, prefix=API_PREFIX)
     app.include_router(workspaces.router, prefix=API_PREFIX)
-    for context in (projects, kanban, tasks, comments, audit, activities, time_tracking):
+    for context in (
+        projects,
+        kanban,
+        tasks,
+        comments,
+        audit,
+        activities,
+        time_tracking,
+        notifications,
+    ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
     openapi.install(app)  # every operation's errors, described in one place
