@@ -11,6 +11,7 @@ import pytest
 from tests.support import (
     authz_comments,
     authz_kanban,
+    authz_notifications,
     authz_projects,
     authz_tasks,
     authz_time_tracking,
@@ -102,6 +103,7 @@ CASES += [
     *authz_tasks.CASES,
     *authz_comments.CASES,
     *authz_time_tracking.CASES,
+    *authz_notifications.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.
