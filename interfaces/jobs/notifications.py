@@ -69,9 +69,9 @@ def remind_due(kind: str, item_id: str, due: str) -> None:
 
 
 @job(queue_name=QUEUE, actor_name=DIGESTS, max_retries=5)
-def send_notification_digests(digest: str, until: str) -> int:
+def send_notification_digests(digest: str, until: str) -> None:
     """Record the ``digest`` (hourly, daily) of every user who chose it and has unread
-    notifications wanted by e-mail since their last one; returns how many were recorded."""
+    notifications wanted by e-mail since their last one (the policy mails each)."""
     end = datetime.fromisoformat(until)
     with psycopg.connect(_database_url(), autocommit=True) as conn:
         candidates = notifications_queries.digest_candidates(conn, digest, end)
@@ -80,4 +80,3 @@ def send_notification_digests(digest: str, until: str) -> int:
         saved = _service().send_digest(user_id=user_id, until=end, items=items)
         sent += 1 if saved.value else 0
     log.info("notifications.digests", digest=digest, until=until, users=sent)
-    return sent
