@@ -297,14 +297,11 @@ class NotificationsPolicy(Policy):
 
     @handles(Inbox.Notified)
     def mail_at_once(self, ctx: PolicyContext, e: Any) -> None:
-        """Whatever reached an inbox (from this policy or a job), mailed one by one to a user
-        whose digest is ``immediate``."""
-        wanted = [i for i in e.items if i.get("email")]
-        if not wanted:
-            return
-        inbox = _load(ctx, Inbox, e.originator_id)
-        user = self._recipient(ctx, e.user_id)
-        if inbox is None or user is None or inbox.preferences["digest"] != "immediate":
+        """Whatever reached an inbox (from this policy or a job) marked ``immediate`` (the
+        user's preferences when it arrived), mailed one by one."""
+        wanted = [i for i in e.items if i.get("immediate")]
+        user = self._recipient(ctx, e.user_id) if wanted else None
+        if user is None:
             return
         for fresh in wanted:
             ctx.outbox(

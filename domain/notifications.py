@@ -92,8 +92,9 @@ class Inbox(Aggregate):
 
     def deliver(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Record the notifications not delivered before (each a dict with ``id``, ``type``,
-        ``title``, ``message``, ``data``); the user's preferences decide ``in_app`` and
-        ``email``, and one neither wants is not recorded. Returns what was recorded."""
+        ``title``, ``message``, ``data``); the user's preferences decide, as of now, whether
+        each is shown ``in_app``, wanted by ``email`` and mailed at once (``immediate``, else
+        in the digest); one wanted nowhere is not recorded. Returns what was recorded."""
         fresh: list[dict[str, Any]] = []
         for item in items:
             key = str(item["id"])
@@ -103,7 +104,10 @@ class Inbox(Aggregate):
                 raise RuleBroken(f"unknown notification type {item['type']!r}")
             in_app, email = self.wants(item["type"])
             if in_app or email:
-                fresh.append({**item, "id": key, "in_app": in_app, "email": email})
+                immediate = email and self.preferences["digest"] == "immediate"
+                fresh.append(
+                    {**item, "id": key, "in_app": in_app, "email": email, "immediate": immediate}
+                )
         if fresh:
             self._notified(user_id=self.user_id, items=fresh)
         return fresh

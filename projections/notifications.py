@@ -67,7 +67,7 @@ class NotificationsProjection(Projection):
                     Jsonb(item["data"], dumps=json_dumps),
                     e.timestamp,
                     item["in_app"],
-                    item["email"],
+                    item["email"] and not item.get("immediate"),  # waits for the digest
                     position,
                 ),
             )
