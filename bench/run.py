@@ -101,6 +101,7 @@ BENCHMARKS = (
 REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
 REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
+NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -109,14 +110,15 @@ CONTENTION_STATUSES = ("409", "412", "202")
 def selected_benchmarks(only: str) -> tuple[list[Benchmark], set[str]]:
     """The wrk benchmarks selected, and which of the separate ones (rebuild, realtime)."""
     if not only.strip():
-        return list(BENCHMARKS), {REALTIME, REBUILD}
+        return list(BENCHMARKS), {REALTIME, NOTIFICATIONS, REBUILD}
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | {REBUILD, REALTIME}
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS}
+    known |= {REBUILD, REALTIME, NOTIFICATIONS}
     if unknown := wanted - known:
         raise RuntimeError(
             f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
         )
-    separate = wanted & {REALTIME, REBUILD}
+    separate = wanted & {REALTIME, NOTIFICATIONS, REBUILD}
     return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], separate
 
 
@@ -430,6 +432,9 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         env = {**os.environ, "BENCH_RATE": REALTIME_RATE, "BENCH_SECONDS": str(seconds)}
         env.setdefault("BENCH_WORKERS", "2")
         results.append(realtime_line(run_script("realtime.py", env)))
+    if NOTIFICATIONS in which:
+        log("notification fan-out: bench/notifications.py, 20 comments mentioning 100 people")
+        results.append(notifications_line(run_script("notifications.py", dict(os.environ))))
     if REBUILD in which:
         log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
         results.append(run_script("rebuild.py", dict(os.environ)))
@@ -472,6 +477,20 @@ def realtime_line(report: dict) -> dict:
         "commands": commands,
         "delivery": delivery,
         "cpu_cores_busy": run["cpu_cores"],
+    }
+
+
+def notifications_line(report: dict) -> dict:
+    """bench/notifications.py's report as a benchmark line: throughput = deliveries/s of the
+    run, latency = comment accepted -> each mentioned person's client received it."""
+    lag = report["lag_ms"]
+    seconds = max(report["events"] / report["rate"], 1e-9)
+    return {
+        **report,
+        "throughput": round(report["delivered"] / seconds, 1),
+        "p50_ms": lag.get("p50"),
+        "p99_ms": lag.get("p99"),
+        "errors": report["missing"] + report["duplicates"],
     }
 
 
