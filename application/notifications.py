@@ -272,7 +272,7 @@ class NotificationsPolicy(Policy):
 
     def unsubscribe_url(self, user_id: UUID) -> str:
         token = self.links.token("unsubscribe", user_id)
-        return f"{self.app_url}/api/v1/notifications/unsubscribe?user_id={user_id}&token={token}"
+        return f"{self.app_url}/api/v1/notifications/unsubscribe/{token}?user_id={user_id}"
 
     def _recipient(self, ctx: PolicyContext, user_id: UUID) -> User | None:
         user = _load(ctx, User, user_id)

@@ -317,17 +317,15 @@ def test_the_unsubscribe_link_needs_its_token(client, team, settings):
 
     user_id = uid(team.bob)
     token = LinkTokens(settings.jwt_refresh_secret).token("unsubscribe", uuid.UUID(user_id))
-    wrong = client.get(
-        "/api/v1/notifications/unsubscribe", params={"user_id": user_id, "token": "x" * 43}
-    )
+    wrong = client.get(f"/api/v1/notifications/unsubscribe/{'x' * 43}", params={"user_id": user_id})
     assert wrong.status_code == 404
     other = client.get(
-        "/api/v1/notifications/unsubscribe", params={"user_id": uid(team.cid), "token": token}
+        f"/api/v1/notifications/unsubscribe/{token}", params={"user_id": uid(team.cid)}
     )
     assert other.status_code == 404
-    done = client.get(
-        "/api/v1/notifications/unsubscribe", params={"user_id": user_id, "token": token}
-    )
+    done = client.get(f"/api/v1/notifications/unsubscribe/{token}", params={"user_id": user_id})
     assert done.status_code == 200, done.text
+    short = client.get("/api/v1/notifications/unsubscribe/abc", params={"user_id": user_id})
+    assert short.status_code == 422
     prefs = client.get("/api/v1/notifications/preferences", headers=team.bob["headers"]).json()
     assert prefs["digest"] == "off"

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from application.errors import Invalid, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
@@ -118,10 +118,10 @@ async def set_preferences(
     return PreferencesOut(**await notifications_queries.preferences(conn, caller.id))
 
 
-@router.get("/notifications/unsubscribe", response_model=Unsubscribed)
+@router.get("/notifications/unsubscribe/{token}", response_model=Unsubscribed)
 async def unsubscribe(
+    token: Annotated[UnsubscribeToken, Path(description="from the e-mailed link")],
     user_id: Annotated[UUID, Query()],
-    token: Annotated[UnsubscribeToken, Query(description="from the e-mailed link")],
     container: ContainerDep,
 ) -> Unsubscribed:
     """The link in every notification e-mail: no more notification e-mail (digest off).
