@@ -250,16 +250,30 @@ def test_bad_list_parameters_are_422(client, team, params, field):
     assert field in response.text
 
 
-def test_a_cursor_of_the_other_order_or_a_bad_id_is_422(client, team):
+def test_cursors_are_checked_and_ids_must_be_uuids(client, team):
     from interfaces.http.pagination import encode_cursor
 
-    bad = encode_cursor("2024-01-01T00:00:00+00:00", uuid.uuid4())
-    response = client.get(
-        "/api/v1/notifications", params={"cursor": bad}, headers=team.bob["headers"]
+    for bad in (encode_cursor(7, "2024-01-01T00:00:00+00:00", uuid.uuid4()), encode_cursor(1)):
+        response = client.get(
+            "/api/v1/notifications", params={"cursor": bad}, headers=team.bob["headers"]
+        )
+        assert response.status_code == 422, response.text
+    # A time-ordered cursor continues among the unread in the default order.
+    late = encode_cursor("2000-01-01T00:00:00+00:00", uuid.uuid4())
+    page = inbox(client, team.bob, cursor=late)
+    assert page["data"] == []
+    assert (
+        client.put("/api/v1/notifications/not-a-uuid/read", headers=team.bob["headers"]).status_code
+        == 404
     )
-    assert response.status_code == 422
-    for path in ("/api/v1/notifications/not-a-uuid/read",):
-        assert client.put(path, headers=team.bob["headers"]).status_code == 422
+    # A method a path does not have is 405, listing the ones it has.
+    for path, allow in (
+        ("/api/v1/notifications/preferences", "GET, PUT"),
+        ("/api/v1/notifications/mark-all-read", "PUT"),
+    ):
+        response = client.delete(path, headers=team.bob["headers"])
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == allow
 
 
 def test_preferences_decide_what_arrives(client, team, settings):

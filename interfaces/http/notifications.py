@@ -44,19 +44,22 @@ def _cursor_key(order: str, row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _decode_cursor(order: str, cursor: str | None) -> tuple[Any, ...] | None:
-    """The last row's sort key of the previous page; a malformed cursor, or one of the other
-    order, is refused."""
+    """The last row's sort key of the previous page; a malformed cursor is refused. A
+    cursor of the other order is read as far as it fits (a time-ordered one continues among
+    the unread, an unread-first one by its time)."""
     if not cursor:
         return None
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if order == "unread":
-            unread, at, ident = values
-            return (int(unread), datetime.fromisoformat(at), UUID(ident))
-        at, ident = values
-        return (datetime.fromisoformat(at), UUID(ident))
+        if not isinstance(values, list) or len(values) not in (2, 3):
+            raise ValueError("not a cursor")
+        unread = int(values[0]) if len(values) == 3 else 1
+        if unread not in (0, 1):
+            raise ValueError("not a cursor")
+        at, ident = datetime.fromisoformat(values[-2]), UUID(values[-1])
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise Invalid("malformed cursor") from None
+    return (unread, at, ident) if order == "unread" else (at, ident)
 
 
 @router.get("/notifications", response_model=NotificationPage)
@@ -132,7 +135,7 @@ async def unsubscribe(
     return Unsubscribed()
 
 
-@router.put("/notifications/{notification_id}/read", response_model=NotificationOut)
+@router.put("/notifications/{notification_id:uuid}/read", response_model=NotificationOut)
 async def mark_read(
     notification_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn
 ) -> NotificationOut:
@@ -148,7 +151,7 @@ async def mark_read(
     return to_out(row)
 
 
-@router.delete("/notifications/{notification_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/notifications/{notification_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_notification(
     notification_id: UUID, caller: CurrentUser, container: ContainerDep
 ) -> Response:
