@@ -38,6 +38,11 @@ class Action(StrEnum):
     TIME_TRACKING_MANAGE = (
         "time_tracking:manage"  # everyone's entries in the workspace: read, edit, delete
     )
+    FILE_READ = "file:read"  # a file of the workspace: metadata and bytes
+    FILE_WRITE = "file:write"  # upload, delete one's own uploads
+    FILE_MANAGE = "file:manage"  # delete anyone's file
+    RESOURCES_READ = "resources:read"  # team members, allocations, conflicts, utilization
+    RESOURCES_MANAGE = "resources:manage"  # change them, resolve conflicts, optimize
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -60,6 +65,11 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TIME_TRACKING_READ: ALL_ROLES,
     Action.TIME_TRACKING_TRACK: WRITERS,
     Action.TIME_TRACKING_MANAGE: MANAGERS,
+    Action.FILE_READ: ALL_ROLES,
+    Action.FILE_WRITE: WRITERS,
+    Action.FILE_MANAGE: MANAGERS,
+    Action.RESOURCES_READ: ALL_ROLES,
+    Action.RESOURCES_MANAGE: MANAGERS,
 }
 
 

@@ -109,6 +109,29 @@ class Settings(BaseSettings):
         default=65_536, ge=256, validation_alias="MAX_JSON_FIELD_BYTES"
     )
 
+    # Files (application/files.py, application/adapters/files_storage.py): S3-compatible storage when
+    # S3_BUCKET_NAME is set (S3_ENDPOINT_URL for MinIO and friends), else a local folder.
+    s3_bucket_name: str | None = Field(default=None, validation_alias="S3_BUCKET_NAME")
+    s3_region: str = Field(default="us-east-1", validation_alias="S3_REGION")
+    s3_endpoint_url: str | None = Field(default=None, validation_alias="S3_ENDPOINT_URL")
+    aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: str | None = Field(
+        default=None, validation_alias="AWS_SECRET_ACCESS_KEY"
+    )
+    s3_part_size: int = Field(
+        default=8 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3, validation_alias="S3_PART_SIZE"
+    )
+    files_dir: str | None = Field(default=None, validation_alias="FILES_DIR")
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, validation_alias="MAX_UPLOAD_BYTES"
+    )
+    files_allowed_types: str = Field(default="", validation_alias="FILES_ALLOWED_TYPES")
+    files_url_ttl: int = Field(default=60, ge=1, le=604800, validation_alias="FILES_URL_TTL")
+    files_presigned_redirect: bool = Field(
+        default=True, validation_alias="FILES_PRESIGNED_REDIRECT"
+    )
+    clamd_url: str | None = Field(default=None, validation_alias="CLAMD_URL")
+
     @field_validator("jwt_expires_in", "jwt_refresh_expires_in", mode="before")
     @classmethod
     def _duration(cls, value: str | int) -> int:
@@ -121,6 +144,11 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_origin.split(",") if o.strip()]
+
+    @property
+    def files_folder(self) -> str:
+        """The local store's folder (when no bucket is configured)."""
+        return self.files_dir or f"{self.data_dir}/files"
 
     def check_safe(self) -> None:
         """Refuse to run in production with development secrets or weak hashing."""

@@ -44,6 +44,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 from lib import (
@@ -99,9 +100,12 @@ BENCHMARKS = (
     Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
 )
 REBUILD = "rebuild"  # bench/rebuild.py, run after the HTTP benchmarks in its own database
+RESOURCES = "resources"  # bench/resources.py: conflict detection lag and the optimizer
 REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
+FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
 NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS}  # run by run_separate_benchmarks
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -110,15 +114,14 @@ CONTENTION_STATUSES = ("409", "412", "202")
 def selected_benchmarks(only: str) -> tuple[list[Benchmark], set[str]]:
     """The wrk benchmarks selected, and which of the separate ones (rebuild, realtime)."""
     if not only.strip():
-        return list(BENCHMARKS), {REALTIME, NOTIFICATIONS, REBUILD}
+        return list(BENCHMARKS), set(SEPARATE)
     wanted = {w.strip() for w in only.split(",") if w.strip()}
-    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS}
-    known |= {REBUILD, REALTIME, NOTIFICATIONS}
+    known = {b.name for b in BENCHMARKS} | {b.group for b in BENCHMARKS} | SEPARATE
     if unknown := wanted - known:
         raise RuntimeError(
             f"BENCH_ONLY: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
         )
-    separate = wanted & {REALTIME, NOTIFICATIONS, REBUILD}
+    separate = wanted & SEPARATE
     return [b for b in BENCHMARKS if b.name in wanted or b.group in wanted], separate
 
 
@@ -218,7 +221,7 @@ def main() -> int:
             return 2
         profiler = Profiler(exe, Path(profile_dir).resolve())
 
-    if not benches:  # BENCH_ONLY=rebuild and/or realtime: they start what they need
+    if not benches:  # BENCH_ONLY=rebuild, realtime and/or files: they start what they need
         results = run_separate_benchmarks(separate, seconds)
         describe_run(results, machine_description(admin_url), seconds, {})
         return 0
@@ -438,13 +441,22 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
     if REBUILD in which:
         log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
         results.append(run_script("rebuild.py", dict(os.environ)))
+    if FILES in which:
+        log("files benchmark: bench/files.py, 1 MiB, 50 MB and 10 KiB files, local store")
+        env = {**os.environ, "BENCH_SECONDS": str(seconds)}
+        results.extend(run_script("files.py", env, every_line=True))
+    if RESOURCES in which:
+        log("resources benchmarks: bench/resources.py (conflict detection lag, optimizer)")
+        env = {**os.environ, "BENCH_SECONDS": str(seconds)}
+        results.extend(run_script("resources.py", env, every_line=True))
     for result in results:
         print(json.dumps(result), flush=True)
     return results
 
 
-def run_script(name: str, env: dict[str, str]) -> dict:
-    """Run bench/NAME; its last stdout line that is a JSON object is its result."""
+def run_script(name: str, env: dict[str, str], *, every_line: bool = False) -> Any:
+    """Run bench/NAME; its last stdout line that is a JSON object is its result (with
+    ``every_line``, the list of all such lines: a script measuring several benchmarks)."""
     proc = subprocess.run(
         [sys.executable, str(BENCH_DIR / name)],
         stdout=subprocess.PIPE,
@@ -456,6 +468,8 @@ def run_script(name: str, env: dict[str, str]) -> dict:
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"bench/{name} exited with {proc.returncode}:\n{proc.stdout}")
+    if every_line:
+        return [json.loads(line) for line in lines]
     return json.loads(lines[-1])
 
 

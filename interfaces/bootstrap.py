@@ -11,24 +11,30 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import migrations
+from application.adapters.files_storage import open_scanner, open_storage
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
+from application.files import FilesService, FileStoragePolicy, Storage
+from application.files_content import allowed_types
 from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.notifications import NotificationsPolicy, NotificationsService
 from application.projects import ProjectsService
+from application.resources import ResourcesService
+from application.resources_policy import WorkloadPolicy
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
+from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
-from projections import identity_queries
+from projections import files_queries, identity_queries
 from projections.base import Projection
 from projections.engine import Projector
 from projections.kanban_queries import BoardDocuments
@@ -89,7 +95,12 @@ def migrate(database_url: str) -> list[str]:
 
 
 # Every policy's name (``worksync projections status`` lists them beside the projections).
-POLICY_NAMES = (MailPolicy.name, NotificationsPolicy.name)
+POLICY_NAMES = (
+    MailPolicy.name,
+    FileStoragePolicy.name,
+    WorkloadPolicy.name,
+    NotificationsPolicy.name,
+)
 
 
 def link_tokens(settings: Settings) -> LinkTokens:
@@ -100,6 +111,8 @@ def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
     """Every policy the service runs, beside the projections (projections/policy.py)."""
     return [
         MailPolicy(store, link_tokens(settings), settings.app_url),
+        FileStoragePolicy(store),
+        WorkloadPolicy(store),
         NotificationsPolicy(store, link_tokens(settings), settings.app_url),
     ]
 
@@ -108,7 +121,11 @@ def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispa
     """Delivers the policies' side effects: one deliverer per outbox kind."""
     return OutboxDispatcher(
         database_url,
-        {"mail": OutboxMail(settings), "notification_due": OutboxDueReminder(settings)},
+        {
+            "mail": OutboxMail(settings),
+            "files": OutboxFiles(open_storage(settings)),
+            "notification_due": OutboxDueReminder(settings),
+        },
     )
 
 
@@ -163,6 +180,27 @@ def make_identity(store: EventStore, settings: Settings) -> IdentityService:
     )
 
 
+def make_files(
+    store: EventStore, settings: Settings, storage: Storage | None = None
+) -> FilesService:
+    """Files on the configured storage (S3 or the local folder), with the virus scan when
+    CLAMD_URL is set."""
+    connect = store.recorder.datastore.get_connection
+
+    def locate(attachment_id: UUID) -> UUID | None:
+        with connect() as conn:
+            return files_queries.file_of_attachment(conn, attachment_id)
+
+    return FilesService(
+        store,
+        storage or open_storage(settings),
+        allowed=allowed_types(settings.files_allowed_types),
+        max_bytes=settings.max_upload_bytes,
+        scanner=open_scanner(settings),
+        locate=locate,
+    )
+
+
 def make_time_tracking(store: EventStore, settings: Settings) -> TimeTrackingService:
     """Timers schedule their auto-stop on the job queue (configure_broker first)."""
     return TimeTrackingService(store, make_auto_stop_scheduler(settings))
@@ -205,6 +243,8 @@ class Container:
     comments: CommentsService
     audit: AuditService
     time_tracking: TimeTrackingService
+    files: FilesService
+    resources: ResourcesService
     notifications: NotificationsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
@@ -241,6 +281,8 @@ async def open_container(
         comments=CommentsService(store),
         audit=AuditService(store),
         time_tracking=make_time_tracking(store, settings),
+        files=make_files(store, settings),
+        resources=ResourcesService(store),
         notifications=NotificationsService(store, link_tokens(settings)),
         pool=pool,
         waiter=waiter,

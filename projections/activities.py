@@ -24,6 +24,8 @@ from projections.base import Projection, actor_of, copy_rows, json_dumps, row_id
 # workspace activity and are never published (personal data); the task graph's link
 # bookkeeping is already visible as the tasks' own events.
 SKIPPED_TOPICS = ("domain.identity:", "domain.tasks:TaskGraph.")
+# Derived figures with no actor (sent in real time, kept in their own table): not activity.
+NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated",)
 # Event fields that are not details: the envelope, and secrets never shown.
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
 SECRET = {"password_hash", "token_hash", "email_hash"}
@@ -105,7 +107,11 @@ class ActivitiesProjection(Projection):
     append_only = ("activities",)
 
     def handles_topic(self, topic: str) -> bool:
-        return topic.startswith("domain.") and not topic.startswith(SKIPPED_TOPICS)
+        return (
+            topic.startswith("domain.")
+            and not topic.startswith(SKIPPED_TOPICS)
+            and topic not in NOT_ACTIVITY
+        )
 
     def row(self, event: Any, position: int) -> tuple | None:
         """The activity row for an event, or None for an event outside any workspace."""

@@ -9,13 +9,16 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from projections import files_queries
+
 COMMENT_COLUMNS = (
     "c.id, c.workspace_id, c.commentable_type, c.commentable_id, c.user_id, c.content,"
     " c.parent_comment_id, c.is_edited, c.edited_at, c.version, c.created_at, c.updated_at,"
     " coalesce((SELECT jsonb_agg(jsonb_build_object('reaction', r.reaction, 'count', r.n,"
     " 'reacted', r.mine) ORDER BY r.reaction) FROM (SELECT reaction, count(*) AS n,"
     " bool_or(user_id = %(me)s) AS mine FROM comment_reactions WHERE comment_id = c.id"
-    " GROUP BY reaction) r), '[]'::jsonb) AS reactions"
+    " GROUP BY reaction) r), '[]'::jsonb) AS reactions, "
+    + files_queries.attachments_column("comment", "c.id")
 )
 
 

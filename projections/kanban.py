@@ -14,13 +14,14 @@ from typing import Any
 from psycopg import Cursor
 
 from projections.base import Projection, handles
+from projections.files import CardAttachments
 from projections.kanban_rows import EVENTS, KanbanRows
 from projections.time_tracking import TrackedTime
 
 KANBAN_EVENTS = frozenset(EVENTS)
 
 
-class KanbanProjection(TrackedTime, Projection):
+class KanbanProjection(CardAttachments, TrackedTime, Projection):
     name = "kanban"
     tables = ("kanban_boards", "kanban_columns", "kanban_cards", "kanban_card_time")
     tracked_type, tracked_table, tracked_rows = "card", "kanban_card_time", "kanban_cards"
@@ -46,6 +47,6 @@ class KanbanProjection(TrackedTime, Projection):
                 if type(event) in KANBAN_EVENTS:
                     following = events[i + 1][0] if i + 1 < len(events) else None
                     rows.apply(event, following)
-                else:  # time entries: the side table and actual_hours, by card id
+                else:  # time entries and attachments: by card id
                     self.apply(cur, event, position)
             rows.flush()

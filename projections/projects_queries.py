@@ -10,10 +10,12 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from projections import files_queries
+
 PROJECT_COLUMNS = (
     "p.id, p.workspace_id, p.name, p.description, p.status::text AS status,"
     " p.priority::text AS priority, p.start_date, p.end_date, p.budget, p.owner_id, p.settings,"
-    " p.created_at, p.updated_at, p.version"
+    " p.created_at, p.updated_at, p.version, " + files_queries.attachments_column("project", "p.id")
 )
 
 MEMBER_COLUMNS = "pm.user_id, pm.role, pm.joined_at, u.name, u.email, u.avatar_url"

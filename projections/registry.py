@@ -8,10 +8,12 @@ from projections.activities import ActivitiesProjection
 from projections.base import Projection
 from projections.card_activities import CardActivitiesProjection
 from projections.comments import CommentsProjection
+from projections.files import FilesProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
 from projections.notifications import NotificationsProjection
 from projections.projects import ProjectsProjection
+from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
 from projections.time_tracking import TimeTrackingProjection
 from projections.workspaces import WorkspacesProjection
@@ -28,6 +30,8 @@ def all_projections() -> list[Projection]:
         TasksProjection(),
         CommentsProjection(),
         TimeTrackingProjection(),
+        FilesProjection(),
+        ResourcesProjection(),
         NotificationsProjection(),
     ]
 

@@ -9,11 +9,14 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from projections import files_queries
+
 TASK_COLUMNS = (
     "t.id, t.workspace_id, t.project_id, t.milestone_id, t.parent_task_id, t.title,"
     " t.description, t.status::text AS status, t.priority::text AS priority,"
     " t.estimated_hours, t.actual_hours, t.assignee_id, t.created_by, t.due_date,"
-    " t.completed_at, t.tags, t.dependencies, t.version, t.created_at, t.updated_at"
+    " t.completed_at, t.tags, t.dependencies, t.version, t.created_at, t.updated_at, "
+    + files_queries.attachments_column("task", "t.id")
 )
 
 FILTERS = ("status", "priority", "assignee_id", "milestone_id", "parent_task_id")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from domain.files import File, storage_key
 from domain.shared import DomainError
 from domain.time_tracking import TimeEntry
 from sample_log.world import Sink, World
@@ -157,6 +158,52 @@ class Mix(World):
 
     # The end -------------------------------------------------------------------------------
 
+    # Files (as application/files.py: the bytes are in storage, only metadata is logged) -----
+
+    def file_activity(self, project: dict[str, Any], roll: float) -> None:
+        actor = self.member(project)
+        if roll < 0.4 or not self.files:
+            file_id = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+            workspace_id = project["p"].workspace_id
+            file = File(
+                file_id=file_id,
+                workspace_id=workspace_id,
+                name=f"{self.words(2)}.pdf",
+                original_name=f"{self.words(2)}.pdf",
+                storage_key=storage_key(workspace_id, file_id),
+                file_size=self.rng.randrange(1, 50_000_000),
+                mime_type="application/pdf",
+                checksum=f"{self.rng.getrandbits(256):064x}",
+                is_public=self.rng.random() < 0.1,
+                actor_id=actor,
+            )
+            self.save(file)
+            self.files.append((file, project))
+            return
+        file, home = self.recent(self.files, 500)
+        if file.deleted or home["p"].deleted:
+            return
+        if roll < 0.85:
+            kind = self.pick(["card", "card", "task", "comment", "project"])
+            if kind == "card":
+                target = self.pick(home["cards"]).id
+            elif kind == "task":
+                target = self.pick(home["tasks"]).id
+            elif kind == "comment":
+                on = [c for c in self.comments[-200:] if c.project_id == home["p"].id]
+                if not on or on[-1].deleted:
+                    return
+                target = on[-1].id
+            else:
+                target = home["p"].id
+            attachment = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+            file.attach(actor, attachment, kind, target, home["p"].id)
+        elif roll < 0.95 and file.attachments:
+            file.detach(actor, uuid.UUID(self.pick(sorted(file.attachments))))
+        else:
+            file.delete(actor, moderator=True)
+        self.save(file)
+
     def finale(self, erase_key: Callable[[uuid.UUID], None]) -> None:
         owners = {w["ws"].owner_id for w in self.workspaces}
         leaver = next(u for u in reversed(self.users) if u.id not in owners)
@@ -190,6 +237,7 @@ class Mix(World):
             "kanban_boards": sum(1 for p in self.projects if not p["board"].deleted),
             "kanban_cards": sum(len(p["cards"]) for p in self.projects if not p["board"].deleted),
             "tasks": sum(len(p["tasks"]) for p in live),
+            "files": sum(1 for f, p in self.files if not f.deleted and not p["ws"]["ws"].deleted),
         }
 
 
@@ -229,6 +277,7 @@ def generate(
         (0.4, lambda p, r: world.workspace_change(r)),
         (0.6, lambda p, r: world.project_change(p, r)),
         (0.2, lambda p, r: world.user_change()),
+        (1.5, lambda p, r: world.file_activity(p, r)),
     ]
     weights = [w for w, _ in mix]
     ops = [op for _, op in mix]

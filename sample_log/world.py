@@ -59,6 +59,7 @@ class World:
         self.ws_by_id: dict[uuid.UUID, dict[str, Any]] = {}
         self.projects: list[dict[str, Any]] = []  # {"p", "ws", "board", "cards", "tasks", ...}
         self.comments: list[Comment] = []
+        self.files: list[tuple[Any, dict[str, Any]]] = []  # (File, its project)
         self.trackers: dict[uuid.UUID, TimeTracker] = {}
         self.timers: dict[uuid.UUID, TimeEntry] = {}  # user -> open timer
         self.entries: list[TimeEntry] = []  # closed entries

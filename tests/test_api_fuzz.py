@@ -65,11 +65,19 @@ RULES_BEYOND_SCHEMA = "|".join(
         r"/time-tracking/report$",  # from..to at most 366 days
         r"/activit",  # since not after until
         r"/time-tracking/settings$",  # a time zone of the server's IANA database
+        # dates from 1900 to 2999, end not before start and at most 731 days after, hours
+        # (0, 168] and 0-24 a weekday, the user an active team member, the project the
+        # workspace's, a bulk item's allocation of the workspace, at most 53 weeks reported
+        r"/allocations|/team-members|/conflicts|/utilization$|/capacity-forecast$",
+        r"/optimize-allocations$",
         r"/projects$|/projects/\{project_id\}(/members)?$",  # owner, member: of the workspace
         # e-mail addresses on domains reserved for special use (RFC 6761) are refused
         r"/auth/(register|login|forgot-password)$|/invite$|/members$",
+        r"/attachments$",  # the file must be in the workspace of what it is attached to
     )
 )
+# An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
+UPLOADS = r"/files/upload$"
 
 
 def seed(base: str) -> dict[str, Any]:
@@ -109,6 +117,32 @@ def seed(base: str) -> dict[str, Any]:
                 },
             )["id"]
             invite = post(f"/workspaces/{ws}/invite", {"email": f"invitee{n}@example.com"})
+            uploaded = client.post(
+                f"/files/upload?workspace_id={ws}",
+                files={"file": ("fuzz.txt", b"fuzzed file\n", "text/plain")},
+                headers={"Authorization": f"Bearer {ids['token']}"},
+            )
+            assert uploaded.status_code == 201, uploaded.text
+            file_id = uploaded.json()["id"]
+            attachment = post(
+                "/attachments",
+                {"file_id": file_id, "attachable_type": "card", "attachable_id": card},
+            )["id"]
+            member = post(f"/workspaces/{ws}/team-members", {"user_id": ids["other_id"]})["id"]
+            booked = [
+                post(
+                    f"/workspaces/{ws}/allocations",
+                    {
+                        "project_id": project,
+                        "user_id": ids["other_id"],
+                        "hours_per_week": 30,
+                        "start_date": "2027-01-04",
+                        "end_date": "2027-01-31",
+                    },
+                )["id"]
+                for _ in range(2)
+            ]
+            conflict = wait_for_conflict(client, ws, ids["token"])
             sets.append(
                 {
                     "workspace_id": ws,
@@ -119,12 +153,30 @@ def seed(base: str) -> dict[str, Any]:
                     "task_id": task,
                     "comment_id": comment,
                     "entry_id": entry,
+                    "file_id": file_id,
+                    "attachment_id": attachment,
                     "object_id": card,
                     "token": invite["token"],
+                    "team_member_id": member,
+                    "allocation_id": booked[0],
+                    "conflict_id": conflict,
                 }
             )
         ids["live"], ids["doomed"] = sets
         return ids
+
+
+def wait_for_conflict(client: httpx.Client, workspace_id: str, token: str) -> str:
+    """The conflict the resources_workload policy finds in the seeded allocations."""
+    for _ in range(600):
+        found = client.get(
+            f"/workspaces/{workspace_id}/conflicts",
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()["data"]
+        if found:
+            return found[0]["id"]
+        time.sleep(0.05)
+    raise AssertionError("no conflict was detected")
 
 
 def write_config(directory: Path, ids: dict[str, Any]) -> Path:
@@ -143,6 +195,7 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         "body.workspace_id": live["workspace_id"],
         "body.project_id": live["project_id"],
         "body.user_id": ids["other_id"],
+        "body.file_id": live["file_id"],
     }
     lines = [
         f"hooks = {json.dumps(str(HOOKS))}",
@@ -155,6 +208,9 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         f"[[operations]]\ninclude-path-regex = {json.dumps(RULES_BEYOND_SCHEMA)}",
         "[operations.checks.positive_data_acceptance]\n"
         f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '422'])}",
+        f"[[operations]]\ninclude-path-regex = {json.dumps(UPLOADS)}",
+        "[operations.checks.positive_data_acceptance]\n"
+        f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '415', '422'])}",
     ]
     path = directory / "schemathesis.toml"
     path.write_text("\n\n".join(lines) + "\n")

@@ -10,9 +10,11 @@ import pytest
 
 from tests.support import (
     authz_comments,
+    authz_files,
     authz_kanban,
     authz_notifications,
     authz_projects,
+    authz_resources,
     authz_tasks,
     authz_time_tracking,
 )
@@ -103,6 +105,8 @@ CASES += [
     *authz_tasks.CASES,
     *authz_comments.CASES,
     *authz_time_tracking.CASES,
+    *authz_files.CASES,
+    *authz_resources.CASES,
     *authz_notifications.CASES,
 ]
 
@@ -157,6 +161,8 @@ def test_authorization_matrix(case: Case, role_users, api, client):
         kwargs = {"headers": world.headers(role)}
         if case.body:
             kwargs["json"] = case.body(world, role)
+        if case.files:
+            kwargs["files"] = case.files(world, role)
         response = client.request(case.method, path, **kwargs)
         outcomes[role] = response.status_code
         if response.status_code >= 400:

@@ -73,6 +73,8 @@ def test_the_generated_log_projects_live_and_rebuilds_to_the_same_rows(fresh_dat
         live = project_live(url, store)  # caught_up: every projection running at the head
         for table, count in expected.items():
             assert len(live[table]) == count, table
+        assert live["files"]
+        assert any(row[3] == "card" for row in live["attachments"])  # kanban_cards show them
         before = indexes(url)
         reports = rebuild_many(url, all_projections(), store.mapper, batch_size=700)
         assert {r.position for r in reports} == {reports[0].events}
@@ -84,7 +86,7 @@ def test_the_generated_log_projects_live_and_rebuilds_to_the_same_rows(fresh_dat
                 (list(live),),
             ).fetchall()
         assert unlogged == []
-        for name in ("kanban", "card_activities", "comments", "tasks"):
+        for name in ("kanban", "card_activities", "comments", "tasks", "files"):
             rebuild(url, by_name(name), store.mapper, batch_size=37)
         assert read_model(url) == live
         assert caught_up(url)

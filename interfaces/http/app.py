@@ -10,6 +10,7 @@ import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import Receive, Scope, Send
 
 from application.config import Settings, get_settings
 from interfaces import realtime
@@ -20,6 +21,7 @@ from interfaces.http import (
     audit,
     body_limit,
     comments,
+    files,
     guard,
     health,
     idempotency,
@@ -31,6 +33,7 @@ from interfaces.http import (
     problems,
     projects,
     ratelimit,
+    resources,
     tasks,
     time_tracking,
     workspaces,
@@ -40,6 +43,17 @@ from interfaces.http.security_headers import SecurityHeaders
 from interfaces.logs import configure_logging
 
 API_PREFIX = "/api/v1"
+
+
+class GZipExceptFiles(GZipMiddleware):
+    """gzip, except for files' bytes: stored as they are (a checksum ETag, byte ranges), and
+    compressed already when it pays."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(f"{API_PREFIX}/files/"):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, with_projector: bool = True) -> FastAPI:
@@ -65,7 +79,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app = FastAPI(
         title="WorkSync API",
         version="0.1.0",
-        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking.",
+        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files, resource allocation.",
         lifespan=lifespan,
     )
     problems.install(app)
@@ -83,6 +97,8 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         audit,
         activities,
         time_tracking,
+        files,
+        resources,
         notifications,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
@@ -90,7 +106,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     openapi.install(app)  # every operation's errors, described in one place
     ratelimit.install(app, ratelimit.RateLimits(settings))  # inside CORS: 429s stay readable
     body_limit.install(app, settings)  # 413 while streaming; free-form JSON field limits
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipExceptFiles, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -98,7 +114,14 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Location", "X-Request-Id"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-Id",
+                "Content-Disposition",  # a download's file name
+                "Content-Range",
+                "Accept-Ranges",
+            ],
         )
     app.add_middleware(guard.Guard)  # ...and errors in the middlewares above, still with ids
     app.add_middleware(SecurityHeaders)

@@ -5,7 +5,10 @@ A ``Content-Length`` above the limit is refused before a byte of the body is rea
 without one (chunked) is counted as it arrives and refused at the first chunk past the limit.
 So at most the limit plus one chunk is ever held. JSON bodies (``application/json``,
 ``*/*+json``, or no content type: FastAPI reads those as JSON) may have MAX_JSON_BODY_BYTES;
-any other body MAX_BODY_BYTES (the API takes only JSON, so a small bound suffices).
+any other body MAX_BODY_BYTES (the API takes only JSON, so a small bound suffices), except
+a multipart upload to an upload path (``UPLOAD_PATHS``): MAX_UPLOAD_BYTES plus
+``MULTIPART_OVERHEAD`` for the envelope (the upload route itself refuses a file over
+MAX_UPLOAD_BYTES exactly, as it streams).
 
 The middleware also sets, for each request, the app's depth and size limits of the free-form
 JSON fields (``schemas.json_limits``).
@@ -21,6 +24,9 @@ from application.config import Settings
 from interfaces.http.problems import problem
 from interfaces.http.schemas import JsonLimits, json_limits
 
+UPLOAD_PATHS = frozenset({"/api/v1/files/upload"})
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload's file
+
 
 class BodyTooLarge(HTTPException):
     """Raised from ``receive`` past the limit. FastAPI re-raises an HTTPException met while
@@ -31,6 +37,10 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         detail = f"the request body is larger than the limit of {limit} bytes"
         super().__init__(413, detail, headers={"Connection": "close"})
+
+
+def _is_multipart(content_type: bytes | None) -> bool:
+    return (content_type or b"").split(b";", 1)[0].strip().lower() == b"multipart/form-data"
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -44,11 +54,17 @@ def _is_json(content_type: bytes | None) -> bool:
 
 class BodyLimit:
     def __init__(
-        self, app: ASGIApp, json_bytes: int, other_bytes: int, fields: JsonLimits | None = None
+        self,
+        app: ASGIApp,
+        json_bytes: int,
+        other_bytes: int,
+        fields: JsonLimits | None = None,
+        upload_bytes: int = 0,
     ) -> None:
         self.app = app
         self.json_bytes = json_bytes
         self.other_bytes = other_bytes
+        self.upload_bytes = upload_bytes
         self.fields = fields or JsonLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,7 +72,10 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        limit = self.json_bytes if _is_json(headers.get(b"content-type")) else self.other_bytes
+        content_type = headers.get(b"content-type")
+        limit = self.json_bytes if _is_json(content_type) else self.other_bytes
+        if scope["path"] in UPLOAD_PATHS and _is_multipart(content_type):
+            limit = self.upload_bytes + MULTIPART_OVERHEAD
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)  # the body is never read
@@ -102,4 +121,5 @@ def install(app: FastAPI, settings: Settings) -> None:
         json_bytes=settings.max_json_body_bytes,
         other_bytes=settings.max_body_bytes,
         fields=JsonLimits(settings.max_json_depth, settings.max_json_field_bytes),
+        upload_bytes=settings.max_upload_bytes,
     )

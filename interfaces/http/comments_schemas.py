@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from interfaces.http.files_schemas import AttachmentSummary
 from interfaces.http.schemas import TEXT_BLOCK, Strict
 
 Content = Annotated[
@@ -54,3 +55,6 @@ class CommentOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     reactions: list[ReactionSummary]
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="files attached to it, oldest first"
+    )

@@ -138,7 +138,11 @@ class CardOut(BaseModel):
     assignee_id: UUID | None
     created_by: UUID | None
     labels: list[Any]
-    attachments: list[Any]
+    attachments: list[Any] = Field(
+        description="the card's attachments: id, file_id, name, mime_type, file_size,"
+        " attached_by, attached_at"
+    )
+    attachments_count: int = 0
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -2,6 +2,7 @@
 can give, derived in one place from what the operation is (``document``).
 
 - 400 (a body that is not JSON), 413 (a body over the size limit): operations with a body
+- 415 (a file type the bytes contradict or the allowlist lacks): multipart uploads
 - 401 (no or bad bearer token), 403 (not allowed for your role): operations that need a token
 - 404: operations with path ids, and every signed-in one (what is outside the caller's
   workspaces does not exist for them)
@@ -54,13 +55,14 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
 }
 
 DESCRIPTIONS = {
-    400: "The body is not valid JSON",
+    400: "The body is not valid JSON (or not well-formed multipart)",
     401: "No bearer token, or an invalid, expired or ended one",
     403: "Not allowed for your role",
     404: "Not found (or outside your workspaces)",
     409: "Conflicts with the current state (a rule, a duplicate...)",
     412: "If-Match names a version that is no longer current",
     413: "The body is too large",
+    415: "The file's type is not accepted, or contradicts its bytes",
     422: "The request is not valid; `errors` lists the fields",
     429: "Too many requests; retry after Retry-After",
     500: "An unexpected error",
@@ -85,6 +87,8 @@ def errors_for(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         statuses.add(429)
     if has_body:
         statuses |= {400, 413}
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        statuses.add(415)
     if params or has_body:
         statuses.add(422)
     if signed_in:

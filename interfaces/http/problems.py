@@ -58,40 +58,17 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-UUID_SEGMENT = "[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}"
-
-
-def _path_pattern(template: str, item: dict, typed: bool) -> str:
-    """A regular expression for a path template; when ``typed``, a parameter documented as a
-    uuid matches only a uuid (``/notifications/mark-all-read`` is not
-    ``/notifications/{notification_id}``)."""
-    uuids = {
-        p["name"]
-        for operation in item.values()
-        for p in operation.get("parameters", [])
-        if typed and p.get("in") == "path" and p.get("schema", {}).get("format") == "uuid"
-    }
-
-    def segment(match: re.Match) -> str:
-        return UUID_SEGMENT if match.group(1) in uuids else "[^/]+"
-
-    return re.sub(r"\\\{([^/]+?)\\\}", segment, re.escape(template))
-
-
 def allowed_methods(request: Request) -> list[str]:
-    """Every method the OpenAPI document lists at this request's path (read with its ids'
-    types; failing any such match, with any segment for an id)."""
-    paths = request.app.openapi().get("paths", {})
-    for typed in (True, False):
-        methods = {
-            method.upper()
-            for template, item in paths.items()
-            if re.fullmatch(_path_pattern(template, item, typed), request.url.path)
-            for method in item
-        }
-        if methods:
-            break
-    return sorted(methods)
+    """Every method the OpenAPI document lists at this request's path. Where templates with
+    fewer parameters match too, only they count, as in routing: ``/allocations/bulk-update``
+    is that route, not an ``/allocations/{allocation_id}``."""
+    matching: dict[int, set[str]] = {}
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods = matching.setdefault(template.count("{"), set())
+            methods |= {method.upper() for method in item}
+    return sorted(matching[min(matching)]) if matching else []
 
 
 def install(app: FastAPI) -> None:

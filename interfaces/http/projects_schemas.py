@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from interfaces.http.files_schemas import AttachmentSummary
 from interfaces.http.schemas import (
     TEXT_BLOCK,
     JsonObject,
@@ -93,6 +94,9 @@ class ProjectOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="files attached to it, oldest first"
+    )
 
 
 class ProjectMemberOut(BaseModel):

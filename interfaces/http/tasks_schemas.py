@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from interfaces.http.files_schemas import AttachmentSummary
 from interfaces.http.schemas import TEXT_BLOCK, Name, Strict, cents, not_null, stripped_line
 
 Status = Literal["todo", "in_progress", "review", "done", "cancelled"]
@@ -109,6 +110,9 @@ class TaskOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    attachments: list[AttachmentSummary] = Field(
+        default_factory=list, description="files attached to it, oldest first"
+    )
 
 
 def to_out(row: dict[str, Any]) -> TaskOut:

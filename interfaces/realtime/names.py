@@ -42,7 +42,7 @@ class Name:
     grant: str | None = None  # user id field who may follow it again
 
 
-W, P, B, C, T, M, TE = (
+W, P, B, C, T, M, TE, F = (
     "domain.workspaces:Workspace.",
     "domain.projects:Project.",
     "domain.kanban:Board.",
@@ -50,7 +50,14 @@ W, P, B, C, T, M, TE = (
     "domain.tasks:Task.",
     "domain.comments:Comment.",
     "domain.time_tracking:TimeEntry.",
+    "domain.files:File.",
 )
+RA, RM, RW = (
+    "domain.resources:Allocation.",
+    "domain.resources:TeamMember.",
+    "domain.resources:Workload.",
+)
+CONFLICT = ("conflict", "conflict_id")
 MEMBER = ("user_id",)
 
 EVENT_NAMES: dict[str, Name] = {
@@ -104,6 +111,22 @@ EVENT_NAMES: dict[str, Name] = {
     TE + "Recorded": Name("time:entry:created", notify=MEMBER),
     TE + "Updated": Name("time:entry:updated", notify=MEMBER),
     TE + "Deleted": Name("time:entry:deleted", notify=MEMBER),
+    # Files; attaching to a card is kanban:file:attached (and detached), elsewhere file:*.
+    F + "Uploaded": Name("file:uploaded"),
+    F + "Deleted": Name("file:deleted"),
+    F + "Attached": Name("file:attached", "attachment", "attachment_id"),
+    F + "Detached": Name("file:detached", "attachment", "attachment_id"),
+    # Resource allocation: the allocated member also hears it in their own room.
+    RA + "Created": Name("resource:allocation:created", notify=MEMBER),
+    RA + "Updated": Name("resource:allocation:updated", notify=MEMBER),
+    RA + "Deleted": Name("resource:allocation:deleted", notify=MEMBER),
+    RM + "Created": Name("resource:member:created", "team_member"),
+    RM + "Updated": Name("resource:member:updated", "team_member"),
+    RW + "ConflictDetected": Name("resource:conflict:detected", *CONFLICT, notify=MEMBER),
+    RW + "ConflictChanged": Name("resource:conflict:updated", *CONFLICT, notify=MEMBER),
+    RW + "ConflictCleared": Name("resource:conflict:resolved", *CONFLICT, notify=MEMBER),
+    RW + "ConflictClosed": Name("resource:conflict:resolved", *CONFLICT, notify=MEMBER),
+    RW + "UtilizationUpdated": Name("resource:utilization:updated", "utilization", "user_id"),
 }
 
 
@@ -112,7 +135,8 @@ def name_for(event: Any) -> Name:
     if entry is None:
         aggregate, action = describe(event)
         entry = Name(f"{aggregate}:{action.replace('_', ':')}")
-    if getattr(event, "commentable_type", None) == "card":
+    on = getattr(event, "commentable_type", None) or getattr(event, "attachable_type", None)
+    if on == "card":
         entry = Name("kanban:" + entry.name, entry.resource, entry.id_field)
     return entry
 

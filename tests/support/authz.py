@@ -54,6 +54,7 @@ class Case:
     expected: dict[str, int]
     path: Callable[[World], str] | None = None
     body: Callable[[World, str], Any] | None = None
+    files: Callable[[World, str], Any] | None = None  # a multipart body (httpx ``files=``)
     prepare: Callable[[Any, World, str], None] | None = None
     name: str = field(default="")
 

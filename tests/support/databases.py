@@ -3,7 +3,11 @@ tests run with."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from functools import cache
 from typing import Any
 
 import psycopg
@@ -34,9 +38,18 @@ def drop_database(dbname: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
+@cache
+def files_folder() -> str:
+    """This test process's local file store (removed when it exits)."""
+    folder = tempfile.mkdtemp(prefix="worksync-files-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
+        "files_dir": files_folder(),
         "bcrypt_rounds": 4,
         "db_pool_size": 4,
         "projection_wait_timeout": 10.0,

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.databases import files_folder
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -31,6 +33,7 @@ def worksync(
         "BCRYPT_ROUNDS": "4",
         "RATE_LIMIT_ENABLED": "false",
         "LOG_LEVEL": "warning",
+        "FILES_DIR": files_folder(),
         **env,
     }
     return subprocess.Popen(
