@@ -8,7 +8,7 @@ recipient (the first: rules list the most specific first, a mention before a rep
 comment), and delivers each to the recipient's Inbox in the transaction of its position; the
 notification's id is derived from the event and the recipient, so nothing is ever delivered
 twice. A context that merges adds its rows here (milestones: ``Milestone.Completed`` /
-``Milestone.Overdue`` -> the assignees; resources: a conflict detected -> the person).
+``Milestone.Overdue`` -> the assignees, as ``Workload.ConflictDetected`` -> the person).
 
 Titles and messages name no person (the log keeps no personal data outside identity's
 encrypted fields): ``data.actor_id`` says who, for the client to render.
@@ -39,6 +39,7 @@ from domain.identity import EmailIndex, User, normalize_email
 from domain.kanban import Board, Card
 from domain.notifications import Inbox, notification_id
 from domain.projects import Project
+from domain.resources import Workload
 from domain.tasks import Task
 from domain.workspaces import Workspace
 from projections.base import actor_of, handles
@@ -207,6 +208,19 @@ def comment_created(ctx: PolicyContext, e: Any) -> list[Notice]:
     return notices
 
 
+def resource_conflict(ctx: PolicyContext, e: Any) -> list[Notice]:
+    """The resources policy found the person over-allocated (a policy's event: no actor)."""
+    data = _ids(
+        conflict_id=e.conflict_id,
+        workspace_id=e.workspace_id,
+        start_date=e.start_date.isoformat(),
+        end_date=e.end_date.isoformat(),
+    )
+    title = f"You are over-allocated from {e.start_date} to {e.end_date}"
+    message = f"{e.over_hours} hours a week over your capacity (+{e.percentage} %)"
+    return [Notice(e.user_id, "resource_conflict", title, message, data)]
+
+
 TRIGGERS: dict[type, Rule] = {
     Card.Created: card_assigned,
     Card.Assigned: card_assigned,
@@ -215,9 +229,9 @@ TRIGGERS: dict[type, Rule] = {
     Comment.Created: comment_created,
     Workspace.MemberAdded: workspace_member_added,
     Project.MemberAdded: project_member_added,
+    Workload.ConflictDetected: resource_conflict,
     # milestones (when merged): Milestone.Completed / Milestone.Overdue -> its assignees,
-    # "milestone_completed" / "milestone_overdue"; resources: the conflict-detected event ->
-    # the person it is about, "resource_conflict".
+    # "milestone_completed" / "milestone_overdue".
 }
 
 # Events that set a due date: a reminder is queued for 24 h before it.
