@@ -18,8 +18,8 @@ COLUMNS = (
 )
 # Unread first (then newest first), or newest first.
 ORDERS = {
-    "unread": ("(NOT n.is_read)::int DESC, n.created_at DESC, n.id DESC", "unread"),
-    "time": ("n.created_at DESC, n.id DESC", "time"),
+    "unread": "(NOT n.is_read)::int DESC, n.created_at DESC, n.id DESC",
+    "time": "n.created_at DESC, n.id DESC",
 }
 
 
@@ -49,7 +49,7 @@ async def list_for(
         else:
             query += " AND (n.created_at, n.id) < (%s, %s)"
         params.extend(after)
-    query += f" ORDER BY {ORDERS[order][0]} LIMIT %s"
+    query += f" ORDER BY {ORDERS[order]} LIMIT %s"
     params.append(limit)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
