@@ -22,6 +22,7 @@ from application.files_content import allowed_types
 from application.identity import IdentityService, PasswordHasher, Tokens
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
+from application.notifications import NotificationsPolicy, NotificationsService
 from application.projects import ProjectsService
 from application.resources import ResourcesService
 from application.resources_policy import WorkloadPolicy
@@ -31,6 +32,7 @@ from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
+from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
 from projections import files_queries, identity_queries
 from projections.base import Projection
@@ -93,7 +95,12 @@ def migrate(database_url: str) -> list[str]:
 
 
 # Every policy's name (``worksync projections status`` lists them beside the projections).
-POLICY_NAMES = (MailPolicy.name, FileStoragePolicy.name, WorkloadPolicy.name)
+POLICY_NAMES = (
+    MailPolicy.name,
+    FileStoragePolicy.name,
+    WorkloadPolicy.name,
+    NotificationsPolicy.name,
+)
 
 
 def link_tokens(settings: Settings) -> LinkTokens:
@@ -106,13 +113,19 @@ def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
         MailPolicy(store, link_tokens(settings), settings.app_url),
         FileStoragePolicy(store),
         WorkloadPolicy(store),
+        NotificationsPolicy(store, link_tokens(settings), settings.app_url),
     ]
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
     """Delivers the policies' side effects: one deliverer per outbox kind."""
     return OutboxDispatcher(
-        database_url, {"mail": OutboxMail(settings), "files": OutboxFiles(open_storage(settings))}
+        database_url,
+        {
+            "mail": OutboxMail(settings),
+            "files": OutboxFiles(open_storage(settings)),
+            "notification_due": OutboxDueReminder(settings),
+        },
     )
 
 
@@ -127,7 +140,7 @@ def make_projector(
         store.mapper,
         batch_size=settings.projection_batch_size,
         policies=all_policies(store, settings),
-        services=[make_outbox_dispatcher(database_url, settings)],
+        services=[make_outbox_dispatcher(database_url, settings), DigestClock(settings)],
     )
 
 
@@ -201,6 +214,16 @@ def open_time_tracking(
     return make_time_tracking(open_event_store(database_url, pool_size=pool_size), settings)
 
 
+def open_notifications(
+    settings: Settings, database_url: str, pool_size: int = 2
+) -> NotificationsService:
+    """The notifications service of a job worker, on its own event store (the caller
+    closes ``service.store``)."""
+    return NotificationsService(
+        open_event_store(database_url, pool_size=pool_size), link_tokens(settings)
+    )
+
+
 def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
     """The identity service of a CLI command, on its own event store (the caller closes
     ``service.store``)."""
@@ -222,6 +245,7 @@ class Container:
     time_tracking: TimeTrackingService
     files: FilesService
     resources: ResourcesService
+    notifications: NotificationsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -259,6 +283,7 @@ async def open_container(
         time_tracking=make_time_tracking(store, settings),
         files=make_files(store, settings),
         resources=ResourcesService(store),
+        notifications=NotificationsService(store, link_tokens(settings)),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

@@ -11,6 +11,7 @@ from projections.comments import CommentsProjection
 from projections.files import FilesProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
+from projections.notifications import NotificationsProjection
 from projections.projects import ProjectsProjection
 from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
@@ -31,6 +32,7 @@ def all_projections() -> list[Projection]:
         TimeTrackingProjection(),
         FilesProjection(),
         ResourcesProjection(),
+        NotificationsProjection(),
     ]
 
 

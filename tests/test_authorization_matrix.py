@@ -12,6 +12,7 @@ from tests.support import (
     authz_comments,
     authz_files,
     authz_kanban,
+    authz_notifications,
     authz_projects,
     authz_resources,
     authz_tasks,
@@ -106,6 +107,7 @@ CASES += [
     *authz_time_tracking.CASES,
     *authz_files.CASES,
     *authz_resources.CASES,
+    *authz_notifications.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

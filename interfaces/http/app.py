@@ -28,6 +28,7 @@ from interfaces.http import (
     identity,
     identity_users,
     kanban,
+    notifications,
     openapi,
     problems,
     projects,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         files,
         resources,
         resources_planning,
+        notifications,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...
