@@ -35,8 +35,6 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from ortools.sat.python import cp_model
-
 from application.resources import Change
 from domain.resources_capacity import WORKING_DAYS, Booking, Capacity, mondays
 
@@ -193,6 +191,9 @@ def optimize(
                 ranked.append((v, bound))
         ranked.sort(key=lambda c: (-c[1], c[0]))
         candidates[d.id] = ranked[:max_candidates]
+
+    # Imported here: OR-Tools takes ~0.8 s to import, which every API process would pay.
+    from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
     x: dict[tuple[str, str], Any] = {}

@@ -131,7 +131,8 @@ RESOURCES = "resources"  # bench/resources.py: conflict detection lag and the op
 REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database and servers
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES}  # run by run_separate_benchmarks
+NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS}  # run by run_separate_benchmarks
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -493,6 +494,9 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         env = {**os.environ, "BENCH_RATE": REALTIME_RATE, "BENCH_SECONDS": str(seconds)}
         env.setdefault("BENCH_WORKERS", "2")
         results.append(realtime_line(run_script("realtime.py", env)))
+    if NOTIFICATIONS in which:
+        log("notification fan-out: bench/notifications.py, 20 comments mentioning 100 people")
+        results.append(notifications_line(run_script("notifications.py", dict(os.environ))))
     if REBUILD in which:
         log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
         results.append(run_script("rebuild.py", dict(os.environ)))
@@ -546,6 +550,20 @@ def realtime_line(report: dict) -> dict:
         "commands": commands,
         "delivery": delivery,
         "cpu_cores_busy": run["cpu_cores"],
+    }
+
+
+def notifications_line(report: dict) -> dict:
+    """bench/notifications.py's report as a benchmark line: throughput = deliveries/s of the
+    run, latency = comment accepted -> each mentioned person's client received it."""
+    lag = report["lag_ms"]
+    seconds = max(report["events"] / report["rate"], 1e-9)
+    return {
+        **report,
+        "throughput": round(report["delivered"] / seconds, 1),
+        "p50_ms": lag.get("p50"),
+        "p99_ms": lag.get("p99"),
+        "errors": report["missing"] + report["duplicates"],
     }
 
 

@@ -343,6 +343,7 @@ class Card(Aggregate):
         self.estimated_hours = estimated_hours
         self.assignee_id = assignee_id
         self.labels = labels
+        self.created_by = actor_id
         self.deleted = False
 
     def _check_live(self) -> None:

@@ -24,6 +24,7 @@ from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.milestones import MilestonesService
 from application.milestones_progress import MilestoneProgressPolicy
+from application.notifications import NotificationsPolicy, NotificationsService
 from application.projects import ProjectsService
 from application.resources import ResourcesService
 from application.resources_policy import WorkloadPolicy
@@ -33,6 +34,7 @@ from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
+from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
 from projections import files_queries, identity_queries
 from projections.base import Projection
@@ -100,6 +102,7 @@ POLICY_NAMES = (
     FileStoragePolicy.name,
     WorkloadPolicy.name,
     MilestoneProgressPolicy.name,
+    NotificationsPolicy.name,
 )
 
 
@@ -114,13 +117,19 @@ def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
         FileStoragePolicy(store),
         WorkloadPolicy(store),
         MilestoneProgressPolicy(store),
+        NotificationsPolicy(store, link_tokens(settings), settings.app_url),
     ]
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
     """Delivers the policies' side effects: one deliverer per outbox kind."""
     return OutboxDispatcher(
-        database_url, {"mail": OutboxMail(settings), "files": OutboxFiles(open_storage(settings))}
+        database_url,
+        {
+            "mail": OutboxMail(settings),
+            "files": OutboxFiles(open_storage(settings)),
+            "notification_due": OutboxDueReminder(settings),
+        },
     )
 
 
@@ -135,7 +144,7 @@ def make_projector(
         store.mapper,
         batch_size=settings.projection_batch_size,
         policies=all_policies(store, settings),
-        services=[make_outbox_dispatcher(database_url, settings)],
+        services=[make_outbox_dispatcher(database_url, settings), DigestClock(settings)],
     )
 
 
@@ -209,6 +218,16 @@ def open_time_tracking(
     return make_time_tracking(open_event_store(database_url, pool_size=pool_size), settings)
 
 
+def open_notifications(
+    settings: Settings, database_url: str, pool_size: int = 2
+) -> NotificationsService:
+    """The notifications service of a job worker, on its own event store (the caller
+    closes ``service.store``)."""
+    return NotificationsService(
+        open_event_store(database_url, pool_size=pool_size), link_tokens(settings)
+    )
+
+
 def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
     """The identity service of a CLI command, on its own event store (the caller closes
     ``service.store``)."""
@@ -231,6 +250,7 @@ class Container:
     files: FilesService
     resources: ResourcesService
     milestones: MilestonesService
+    notifications: NotificationsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -269,6 +289,7 @@ async def open_container(
         files=make_files(store, settings),
         resources=ResourcesService(store),
         milestones=MilestonesService(store),
+        notifications=NotificationsService(store, link_tokens(settings)),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

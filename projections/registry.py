@@ -12,6 +12,7 @@ from projections.files import FilesProjection
 from projections.identity import UsersProjection
 from projections.kanban import KanbanProjection
 from projections.milestones import MilestonesProjection
+from projections.notifications import NotificationsProjection
 from projections.projects import ProjectsProjection
 from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
@@ -33,6 +34,7 @@ def all_projections() -> list[Projection]:
         FilesProjection(),
         ResourcesProjection(),
         MilestonesProjection(),
+        NotificationsProjection(),
     ]
 
 

@@ -13,6 +13,7 @@ from tests.support import (
     authz_files,
     authz_kanban,
     authz_milestones,
+    authz_notifications,
     authz_projects,
     authz_resources,
     authz_tasks,
@@ -108,6 +109,7 @@ CASES += [
     *authz_files.CASES,
     *authz_resources.CASES,
     *authz_milestones.CASES,
+    *authz_notifications.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

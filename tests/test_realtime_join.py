@@ -104,6 +104,7 @@ def test_joining_with_since_while_events_keep_coming_loses_and_repeats_nothing(s
         resumed = []
         for round_ in range(6):
             await asyncio.sleep(0.4)
+            assert await witness.wait_for(lambda: witness.positions)  # a loaded machine is slow
             since = witness.positions[-min(len(witness.positions), 15)]
             form = FORMS[round_ % len(FORMS)]
             resumed.append(

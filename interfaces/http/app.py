@@ -30,11 +30,13 @@ from interfaces.http import (
     kanban,
     milestones,
     milestones_templates,
+    notifications,
     openapi,
     problems,
     projects,
     ratelimit,
     resources,
+    resources_planning,
     tasks,
     time_tracking,
     workspaces,
@@ -80,7 +82,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app = FastAPI(
         title="WorkSync API",
         version="0.1.0",
-        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files, resource allocation, milestones.",
+        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files, resource allocation, notifications, milestones.",
         lifespan=lifespan,
     )
     problems.install(app)
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         time_tracking,
         files,
         resources,
+        resources_planning,
+        notifications,
         milestones,
         milestones_templates,
     ):

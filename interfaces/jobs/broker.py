@@ -26,7 +26,11 @@ log = structlog.get_logger("jobs")
 
 # Modules whose import declares actors; imported by configure_broker so that a worker knows
 # every job even if nothing else imported them yet.
-JOB_MODULES: tuple[str, ...] = ("interfaces.jobs.mail", "interfaces.jobs.time_tracking")
+JOB_MODULES: tuple[str, ...] = (
+    "interfaces.jobs.mail",
+    "interfaces.jobs.time_tracking",
+    "interfaces.jobs.notifications",
+)
 
 # Every actor declared through @job, in declaration order.
 ACTORS: list[dramatiq.Actor] = []

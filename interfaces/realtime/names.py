@@ -177,7 +177,7 @@ def route(event: Any, position: int) -> Route | None:
         return None
     workspace_id = workspace_of(event)
     if workspace_id is None:
-        return None
+        return personal_route(event, position)
     entry = name_for(event)
     workspace = str(workspace_id)
     rooms = {f"workspace:{workspace}"}
@@ -204,3 +204,91 @@ def route(event: Any, position: int) -> Route | None:
         return workspace, EVERYONE if field == EVERYONE else str(getattr(event, field))
 
     return Route(entry.name, frozenset(rooms), payload, who(entry.revoke), who(entry.grant))
+
+
+# Personal events: no workspace, only the user's own room (all their open sessions).
+# notifications: a user's Inbox. One notification delivered is notification:created,
+# several at once notification:batch; one read is notification:read, all of them a batch.
+N = "domain.notifications:Inbox."
+
+
+def _shown(event: Any) -> list[dict[str, Any]]:
+    """The delivered notifications shown in the app, as GET /notifications has them."""
+    return [
+        {
+            "id": i["id"],
+            "user_id": str(event.user_id),
+            "workspace_id": i["data"].get("workspace_id"),
+            "type": i["type"],
+            "title": i["title"],
+            "message": i["message"],
+            "data": i["data"],
+            "is_read": False,
+            "read_at": None,
+            "created_at": event.timestamp.isoformat(),
+        }
+        for i in event.items
+        if i.get("in_app", True)
+    ]
+
+
+def _notified(event: Any) -> tuple[str, str | None, dict[str, Any]] | None:
+    shown = _shown(event)
+    if not shown:
+        return None
+    if len(shown) == 1:
+        return "notification:created", shown[0]["id"], shown[0]
+    return "notification:batch", None, {"action": "created", "notifications": shown}
+
+
+def _read(event: Any) -> tuple[str, str | None, dict[str, Any]]:
+    at = event.timestamp.isoformat()
+    return "notification:read", event.notification_id, {"id": event.notification_id, "read_at": at}
+
+
+def _all_read(event: Any) -> tuple[str, str | None, dict[str, Any]]:
+    at = event.timestamp.isoformat()
+    return (
+        "notification:batch",
+        None,
+        {"action": "read", "ids": event.notification_ids, "read_at": at},
+    )
+
+
+def _deleted(event: Any) -> tuple[str, str | None, dict[str, Any]]:
+    return "notification:deleted", event.notification_id, {"id": event.notification_id}
+
+
+def _preferences(event: Any) -> tuple[str, str | None, dict[str, Any]]:
+    return "notification:preferences:updated", None, dict(event.preferences)
+
+
+PERSONAL_EVENTS: dict[str, Any] = {
+    N + "Notified": _notified,
+    N + "Read": _read,
+    N + "AllRead": _all_read,
+    N + "Deleted": _deleted,
+    N + "PreferencesChanged": _preferences,
+}
+
+
+def personal_route(event: Any, position: int) -> Route | None:
+    """A personal event's route to ``user:<user_id>``, or None (not every event without a
+    workspace is personal: only those in PERSONAL_EVENTS are sent)."""
+    shape = PERSONAL_EVENTS.get(get_topic(type(event)))
+    routed = shape(event) if shape else None
+    if routed is None:
+        return None
+    name, resource_id, data = routed
+    payload = {
+        "event": name,
+        "position": position,
+        "resource": {"type": "notification", "id": resource_id},
+        "workspace_id": None,
+        "project_id": None,
+        "actor_id": str(event.user_id),
+        "at": event.timestamp.isoformat(),
+        "version": event.originator_version,
+        "data": data,
+    }
+    return Route(name, frozenset({f"user:{event.user_id}"}), payload)

@@ -1,0 +1,82 @@
+"""Notification jobs: the due-date reminder and the e-mail digests (scheduled by
+``interfaces.jobs.notifications_schedule``). Both are idempotent: a reminder is delivered
+once per item and due date, a digest once per user and period; they only record events
+(the notifications policy mails the digest through the outbox and the mail job).
+
+The jobs' service comes from the composition root (``interfaces.bootstrap``), like the API's.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from uuid import UUID
+
+import psycopg
+import structlog
+
+from application.notifications import NotificationsService
+from interfaces.bootstrap import open_notifications
+from interfaces.embedded import resolve_database_url
+from interfaces.jobs.broker import current_broker, current_settings, job
+from interfaces.jobs.notifications_schedule import (
+    DIGESTS,
+    QUEUE,
+    REMIND_DUE,
+    delay_until,
+    remind_due_message,
+)
+from projections import notifications_queries
+
+log = structlog.get_logger("jobs.notifications")
+
+_services: dict[str, NotificationsService] = {}
+_services_lock = threading.Lock()
+
+
+def _database_url() -> str:
+    settings = current_settings()
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+def _service() -> NotificationsService:
+    """One service (and event store) per database, per worker process."""
+    url = _database_url()
+    with _services_lock:
+        service = _services.get(url)
+        if service is None:
+            service = _services[url] = open_notifications(current_settings(), url)
+        return service
+
+
+def close_services() -> None:
+    """Close the event stores opened by jobs in this process (tests, shutdown)."""
+    with _services_lock:
+        for service in _services.values():
+            service.store.close()
+        _services.clear()
+
+
+@job(queue_name=QUEUE, actor_name=REMIND_DUE, max_retries=5)
+def remind_due(kind: str, item_id: str, due: str) -> None:
+    """Notify the assignee of a card or task due within 24 h (once per item and due date)."""
+    at = datetime.fromisoformat(due)
+    outcome = _service().remind_due(kind=kind, item_id=UUID(item_id), due=at)
+    if outcome.status == "not-due" and outcome.due is not None:
+        message = remind_due_message(kind, item_id, due)
+        current_broker().enqueue(message, delay=delay_until(outcome.due))
+    log.info("notifications.remind_due", kind=kind, item_id=item_id, outcome=outcome.status)
+
+
+@job(queue_name=QUEUE, actor_name=DIGESTS, max_retries=5)
+def send_notification_digests(digest: str, until: str) -> None:
+    """Record the ``digest`` (hourly, daily) of every user who chose it and has unread
+    notifications wanted by e-mail since their last one (the policy mails each)."""
+    end = datetime.fromisoformat(until)
+    with psycopg.connect(_database_url(), autocommit=True) as conn:
+        candidates = notifications_queries.digest_candidates(conn, digest, end)
+    sent = 0
+    for user_id, items in candidates.items():
+        saved = _service().send_digest(user_id=user_id, until=end, items=items)
+        sent += 1 if saved.value else 0
+    log.info("notifications.digests", digest=digest, until=until, users=sent)
