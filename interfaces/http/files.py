@@ -53,7 +53,7 @@ from interfaces.http.files_schemas import (
 from interfaces.http.files_upload import FilePart, receive_file
 from interfaces.http.guard import request_state
 from interfaces.http.idempotency import CommandRoute
-from interfaces.http.schemas import ACCEPTED, accepted
+from interfaces.http.schemas import ACCEPTED, HEADER_VALUE, accepted
 from projections import files_queries
 
 router = APIRouter(tags=["files"], route_class=CommandRoute)
@@ -212,14 +212,17 @@ async def get_file(
         Header(
             alias="Range",
             max_length=200,
+            pattern=HEADER_VALUE,
             description="one byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`)",
         ),
     ] = None,
     if_none_match: Annotated[
-        str | None, Header(max_length=1000, description="ETags the client has (304)")
+        str | None,
+        Header(max_length=1000, pattern=HEADER_VALUE, description="ETags the client has (304)"),
     ] = None,
     if_range: Annotated[
-        str | None, Header(max_length=200, description="Range applies only to this ETag")
+        str | None,
+        Header(max_length=200, pattern=HEADER_VALUE, description="Range applies only to this ETag"),
     ] = None,
 ) -> Any:
     """A file's metadata, or its bytes (members of its workspace, or anyone if public)."""

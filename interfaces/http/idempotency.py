@@ -32,6 +32,7 @@ from psycopg.types.json import Jsonb
 from application.errors import Conflict, Invalid
 from interfaces.http.deps import Conn, CurrentUser
 from interfaces.http.guard import READ_PATHS, request_state
+from interfaces.http.schemas import HEADER_VALUE
 
 log = structlog.get_logger("http.idempotency")
 KEY_TTL = timedelta(hours=24)
@@ -106,7 +107,7 @@ async def idempotency_key(
         Header(
             alias="Idempotency-Key",
             max_length=255,
-            pattern=r"^[!-~](?:[ -~]*[!-~])?$",  # visible ASCII, spaces only inside
+            pattern=HEADER_VALUE,
             description="Retry safely: the same key and body within 24 h get the first answer"
             " (nothing is created twice); the same key with another body is 422, while the"
             " first request runs 409 (IETF draft-ietf-httpapi-idempotency-key-header)",

@@ -320,6 +320,10 @@ def not_null(*names: str) -> Any:
     return extra
 
 
+# A header value: visible ASCII, spaces only inside (RFC 9110 field values, no controls).
+HEADER_VALUE = r"^[!-~](?:[ -~]*[!-~])?$"
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
