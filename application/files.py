@@ -25,6 +25,7 @@ from application.adapters.store import EventStore, Saved
 from application.authorization import Action, allowed
 from application.errors import Forbidden, NotFound
 from application.files_content import Received, Receiver, ScanSession, StoredUpload
+from application.milestones import live_milestone
 from application.tasks import invalid, live_task
 from domain.comments import Comment
 from domain.files import BadName, File, check_name, storage_key, workspace_prefix
@@ -78,11 +79,16 @@ class Target:
 
 class AttachTargets:
     """The one rule for attaching (and detaching): the target must be live and the caller
-    allowed to edit it. A new kind of target (a milestone's ``deliverable``) is a method
-    here and a name in ``domain.files.ATTACHABLE_TYPES``."""
+    allowed to edit it. A new kind of target is a method here and a name in
+    ``domain.files.ATTACHABLE_TYPES``."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        milestone_of: Callable[[UUID], UUID | None] = lambda deliverable_id: None,
+    ) -> None:
         self.store = store
+        self.milestone_of = milestone_of  # deliverable id -> its milestone's id (read model)
 
     def editable(self, attachable_type: str, attachable_id: UUID, actor_id: UUID) -> Target:
         resolve = getattr(self, f"_{attachable_type}", None)
@@ -123,6 +129,16 @@ class AttachTargets:
             raise Forbidden("only the comment's author may attach files to it")
         return Target("comment", comment_id, comment.workspace_id, comment.project_id)
 
+    def _deliverable(self, deliverable_id: UUID, actor_id: UUID) -> Target:
+        """A deliverable of a live milestone the caller may write milestones in."""
+        milestone_id = self.milestone_of(deliverable_id)
+        if milestone_id is None:
+            raise NotFound("deliverable not found")
+        milestone = live_milestone(self.store, milestone_id, actor_id, Action.MILESTONE_WRITE)
+        if str(deliverable_id) not in milestone.deliverables:
+            raise NotFound("deliverable not found")
+        return Target("deliverable", deliverable_id, milestone.workspace_id, milestone.project_id)
+
 
 @dataclass(frozen=True)
 class PlannedUpload:
@@ -141,6 +157,7 @@ class FilesService:
         max_bytes: int,
         scanner: Scanner | None = None,
         locate: Callable[[UUID], UUID | None] | None = None,
+        milestone_of: Callable[[UUID], UUID | None] = lambda deliverable_id: None,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -148,7 +165,7 @@ class FilesService:
         self.max_bytes = max_bytes
         self.scanner = scanner
         self.locate = locate or (lambda attachment_id: None)  # attachment id -> file id
-        self.targets = AttachTargets(store)
+        self.targets = AttachTargets(store, milestone_of)
 
     # Uploads ---------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ the event's rule, drops the actor (nobody is notified of what they did), keeps o
 recipient (the first: rules list the most specific first, a mention before a reply before a
 comment), and delivers each to the recipient's Inbox in the transaction of its position; the
 notification's id is derived from the event and the recipient, so nothing is ever delivered
-twice. A context that merges adds its rows here (milestones: ``Milestone.Completed`` /
-``Milestone.Overdue`` -> the assignees, as ``Workload.ConflictDetected`` -> the person).
+twice. A context adds its rows here (``Milestone.Completed`` -> the assignees,
+``Workload.ConflictDetected`` -> the person).
 
 Titles and messages name no person (the log keeps no personal data outside identity's
 encrypted fields): ``data.actor_id`` says who, for the client to render.
@@ -37,6 +37,7 @@ from application.mail import LinkTokens
 from domain.comments import Comment
 from domain.identity import EmailIndex, User, normalize_email
 from domain.kanban import Board, Card
+from domain.milestones import Milestone
 from domain.notifications import Inbox, notification_id
 from domain.projects import Project
 from domain.resources import Workload
@@ -221,6 +222,25 @@ def resource_conflict(ctx: PolicyContext, e: Any) -> list[Notice]:
     return [Notice(e.user_id, "resource_conflict", title, message, data)]
 
 
+def milestone_completed(ctx: PolicyContext, e: Any) -> list[Notice]:
+    """A milestone you are assigned to was completed (by someone else)."""
+    milestone = _load(ctx, Milestone, e.originator_id)
+    if milestone is None:
+        return []
+    data = _ids(
+        milestone_id=e.originator_id,
+        project_id=e.project_id,
+        workspace_id=e.workspace_id,
+        actor_id=e.actor_id,
+    )
+    title = f"Milestone “{milestone.title}” was completed"
+    message = "completed with dependencies still open" if e.forced else "completed"
+    return [
+        Notice(user_id, "milestone_completed", title, message, data)
+        for user_id in milestone.assignee_ids
+    ]
+
+
 TRIGGERS: dict[type, Rule] = {
     Card.Created: card_assigned,
     Card.Assigned: card_assigned,
@@ -230,8 +250,8 @@ TRIGGERS: dict[type, Rule] = {
     Workspace.MemberAdded: workspace_member_added,
     Project.MemberAdded: project_member_added,
     Workload.ConflictDetected: resource_conflict,
-    # milestones (when merged): Milestone.Completed / Milestone.Overdue -> its assignees,
-    # "milestone_completed" / "milestone_overdue".
+    Milestone.Completed: milestone_completed,
+    # "milestone_overdue" waits for an overdue event (a scheduled check: not built yet).
 }
 
 # Events that set a due date: a reminder is queued for 24 h before it.

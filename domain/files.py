@@ -22,7 +22,7 @@ from domain.shared import Gone, Missing, NotPermitted, RuleBroken
 # What a file may be attached to. The one list: a new kind of target (a milestone's
 # deliverable) is added here, with its rule in application/files.py ``AttachTargets`` (a
 # method ``_deliverable``); interfaces/http/files_schemas.py checks its Literal against it.
-ATTACHABLE_TYPES = ("card", "task", "comment", "project")
+ATTACHABLE_TYPES = ("card", "task", "comment", "project", "deliverable")
 MAX_NAME = 255
 # Windows device names are reserved with any extension (CON, con.txt, LPT1.tar.gz).
 RESERVED_NAMES = frozenset(

@@ -357,11 +357,20 @@ class Milestone(Aggregate):
     def delete(self, actor_id: UUID) -> None:
         """Delete the milestone; its linked tasks are unlinked (the milestones policy)."""
         self._check_live()
-        self._deleted(**self._scope(actor_id), task_ids=sorted(self.tasks))
+        self._deleted(
+            **self._scope(actor_id),
+            task_ids=sorted(self.tasks),
+            deliverable_ids=sorted(self.deliverables),
+        )
 
     @event("Deleted")
     def _deleted(
-        self, actor_id: UUID, workspace_id: UUID, project_id: UUID, task_ids: list[str]
+        self,
+        actor_id: UUID,
+        workspace_id: UUID,
+        project_id: UUID,
+        task_ids: list[str],
+        deliverable_ids: list[str] | None = None,  # their attachments go with them
     ) -> None:
         self.deleted = True
 

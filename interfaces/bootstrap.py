@@ -195,6 +195,10 @@ def make_files(
         with connect() as conn:
             return files_queries.file_of_attachment(conn, attachment_id)
 
+    def milestone_of(deliverable_id: UUID) -> UUID | None:
+        with connect() as conn:
+            return files_queries.milestone_of_deliverable(conn, deliverable_id)
+
     return FilesService(
         store,
         storage or open_storage(settings),
@@ -202,6 +206,7 @@ def make_files(
         max_bytes=settings.max_upload_bytes,
         scanner=open_scanner(settings),
         locate=locate,
+        milestone_of=milestone_of,
     )
 
 

@@ -9,6 +9,10 @@ from storage by the ``files_storage`` policy).
 ``CardAttachments`` is the kanban projection's part: the card row's ``attachments`` (the
 spec's JSONB column, a summary of each attachment) follows the attachments to the card, so
 the board document, which the kanban projection alone writes, shows them.
+
+``deliverable_files`` is the spec's view of the files attached to a milestone's deliverables
+(one row per attachment, with the file's name, key, size and type); it goes with the
+attachment, the file, the deliverable, its milestone, the project or the workspace.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from psycopg.types.json import Jsonb
 from domain.comments import Comment
 from domain.files import File
 from domain.kanban import Board, Card
+from domain.milestones import Milestone
 from domain.projects import Project
 from domain.tasks import Task
 from domain.workspaces import Workspace
@@ -30,7 +35,7 @@ from projections.base import Projection, handles
 
 class FilesProjection(Projection):
     name = "files"
-    tables = ("files", "attachments")
+    tables = ("files", "attachments", "deliverable_files")
     deferred_indexes = (  # files are found by id; attachments by id, file and target
         "idx_files_workspace",
         "idx_files_uploaded_by",
@@ -61,6 +66,11 @@ class FilesProjection(Projection):
 
     @handles(File.Deleted)
     def deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "DELETE FROM deliverable_files WHERE id IN"
+            " (SELECT id FROM attachments WHERE file_id = %s)",
+            (e.originator_id,),
+        )
         cur.execute("DELETE FROM attachments WHERE file_id = %s", (e.originator_id,))
         cur.execute("DELETE FROM files WHERE id = %s", (e.originator_id,))
 
@@ -86,10 +96,19 @@ class FilesProjection(Projection):
                 e.timestamp,
             ),
         )
+        if e.attachable_type == "deliverable":
+            cur.execute(
+                "INSERT INTO deliverable_files (id, deliverable_id, name, file_path, file_size,"
+                " mime_type, uploaded_by, uploaded_at, workspace_id)"
+                " SELECT %s, %s, original_name, file_path, file_size, mime_type, %s, %s,"
+                " workspace_id FROM files WHERE id = %s ON CONFLICT (id) DO NOTHING",
+                (e.attachment_id, e.attachable_id, e.actor_id, e.timestamp, e.originator_id),
+            )
         self._version(cur, e)
 
     @handles(File.Detached)
     def detached(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute("DELETE FROM deliverable_files WHERE id = %s", (e.attachment_id,))
         cur.execute("DELETE FROM attachments WHERE id = %s", (e.attachment_id,))
         self._version(cur, e)
 
@@ -97,6 +116,8 @@ class FilesProjection(Projection):
 
     def _drop(self, cur: Cursor, kind: str, ids: list[UUID]) -> None:
         if ids:
+            if kind == "deliverable":
+                cur.execute("DELETE FROM deliverable_files WHERE deliverable_id = ANY(%s)", (ids,))
             cur.execute(
                 "DELETE FROM attachments WHERE attachable_type = %s AND attachable_id = ANY(%s)",
                 (kind, ids),
@@ -118,12 +139,26 @@ class FilesProjection(Projection):
     def comment_deleted(self, cur: Cursor, e: Any, position: int) -> None:
         self._drop(cur, "comment", [e.originator_id])
 
+    @handles(Milestone.DeliverableRemoved)
+    def deliverable_removed(self, cur: Cursor, e: Any, position: int) -> None:
+        self._drop(cur, "deliverable", [e.deliverable_id])
+
+    @handles(Milestone.Deleted)
+    def milestone_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        self._drop(cur, "deliverable", [UUID(str(d)) for d in e.deliverable_ids or ()])
+
     @handles(Project.Deleted)
     def project_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute(
+            "DELETE FROM deliverable_files WHERE id IN"
+            " (SELECT id FROM attachments WHERE project_id = %s)",
+            (e.originator_id,),
+        )
         cur.execute("DELETE FROM attachments WHERE project_id = %s", (e.originator_id,))
 
     @handles(Workspace.Deleted)
     def workspace_deleted(self, cur: Cursor, e: Any, position: int) -> None:
+        cur.execute("DELETE FROM deliverable_files WHERE workspace_id = %s", (e.originator_id,))
         cur.execute("DELETE FROM attachments WHERE workspace_id = %s", (e.originator_id,))
         cur.execute("DELETE FROM files WHERE workspace_id = %s", (e.originator_id,))
 

@@ -75,6 +75,16 @@ async def attachments_of(
         return await cur.fetchall()
 
 
+def milestone_of_deliverable(conn: Connection, deliverable_id: UUID) -> UUID | None:
+    """The milestone a deliverable belongs to (the milestones read model), for attaching."""
+    row = conn.execute(
+        "SELECT milestone_id FROM deliverables WHERE id = %s", (deliverable_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return row["milestone_id"] if isinstance(row, dict) else row[0]
+
+
 def file_of_attachment(conn: Connection, attachment_id: UUID) -> UUID | None:
     row = conn.execute("SELECT file_id FROM attachments WHERE id = %s", (attachment_id,)).fetchone()
     if row is None:

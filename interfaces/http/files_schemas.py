@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from domain.files import ATTACHABLE_TYPES
 from interfaces.http.schemas import Strict
 
-AttachableType = Literal["card", "task", "comment", "project"]
+AttachableType = Literal["card", "task", "comment", "project", "deliverable"]
 assert set(AttachableType.__args__) == set(ATTACHABLE_TYPES)  # type: ignore[attr-defined]
 
 
