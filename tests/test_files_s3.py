@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Iterator
 
 import boto3
@@ -17,7 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from interfaces.http.app import create_app
 from tests.support.api import Api
-from tests.support.databases import make_settings
+from tests.support.databases import drop_database, make_settings, recreate_database
 from tests.support.files import EXE, PNG, eventually, upload, uploaded
 from tests.support.live_server import free_port
 
@@ -63,15 +64,24 @@ def s3_client(database_url: str, endpoint: str, **overrides) -> TestClient:
 
 
 @pytest.fixture(scope="module")
-def client(database_url, s3_endpoint, bucket) -> Iterator[TestClient]:
-    with s3_client(database_url, s3_endpoint) as test_client:
+def s3_database_url(template_db: str) -> Iterator[str]:
+    """A database of this module's own: the session's shared app (local storage) must not
+    run the files_storage policy and its outbox for these files."""
+    name = f"worksync_s3_{uuid.uuid4().hex[:12]}"
+    yield recreate_database(name, template_db)
+    drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def client(s3_database_url, s3_endpoint, bucket) -> Iterator[TestClient]:
+    with s3_client(s3_database_url, s3_endpoint) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
-def streamed(database_url, s3_endpoint, bucket) -> Iterator[TestClient]:
+def streamed(s3_database_url, s3_endpoint, bucket) -> Iterator[TestClient]:
     """The same storage, downloads streamed through the API instead of redirected."""
-    with s3_client(database_url, s3_endpoint, files_presigned_redirect=False) as test_client:
+    with s3_client(s3_database_url, s3_endpoint, files_presigned_redirect=False) as test_client:
         yield test_client
 
 
