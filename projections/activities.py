@@ -29,9 +29,17 @@ SKIPPED_TOPICS = (
     "domain.milestones_plan:MilestonePlan.",
 )
 # Derived figures with no actor (sent in real time, kept in their own table): not activity.
-NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated",)
+NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated", "domain.resources:Workload.Created")
 # Event fields that are not details: the envelope, and secrets never shown.
-META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
+# eventsourcing's bookkeeping (originator_topic: the class a Created event makes) is not data.
+META = {
+    "originator_id",
+    "originator_version",
+    "originator_topic",
+    "timestamp",
+    "actor_id",
+    "workspace_id",
+}
 SECRET = {"password_hash", "token_hash", "email_hash"}
 
 

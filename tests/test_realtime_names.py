@@ -13,6 +13,7 @@ from domain.comments import Comment
 from domain.identity import User
 from domain.kanban import Board, Card
 from domain.projects import Project
+from domain.resources import Workload
 from domain.workspaces import Workspace
 from interfaces.realtime.names import EVENT_NAMES, EVERYONE, route
 
@@ -130,6 +131,19 @@ def test_project_events_follow_the_spec():
         "project:status:changed",
         "project:member:added",
     ]
+
+
+def test_payload_data_is_the_change_without_eventsourcing_bookkeeping():
+    project = Project(
+        uuid.uuid4(), "P", None, "planning", "low", None, None, None, ACTOR, {}, ACTOR
+    )
+    (created,) = routed(project)
+    assert created.payload["data"]["name"] == "P"
+    assert "originator_topic" not in created.payload["data"]
+
+
+def test_a_workload_opening_is_bookkeeping_and_never_sent():
+    assert routed(Workload(workspace_id=uuid.uuid4(), user_id=uuid.uuid4())) == [None]
 
 
 def test_identity_events_are_never_sent():

@@ -167,8 +167,12 @@ class Route:
     grant: tuple[str, str] | None = None  # (workspace id, user id)
 
 
+# A person's Workload is opened by their first allocation: bookkeeping, nothing to show.
+INTERNAL = ("domain.resources:Workload.Created",)
+
+
 def skipped(topic: str) -> bool:
-    return topic.startswith(SKIPPED_TOPICS)
+    return topic.startswith(SKIPPED_TOPICS) or topic in INTERNAL
 
 
 def route(event: Any, position: int) -> Route | None:
