@@ -29,7 +29,10 @@ SKIPPED_TOPICS = (
     "domain.milestones_plan:MilestonePlan.",
 )
 # Derived figures with no actor (sent in real time, kept in their own table): not activity.
-NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated",)
+NOT_ACTIVITY = (
+    "domain.resources:Workload.UtilizationUpdated",
+    "domain.templates:ProjectTemplate.UseCounted",
+)
 # Event fields that are not details: the envelope, and secrets never shown.
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
 SECRET = {"password_hash", "token_hash", "email_hash"}
