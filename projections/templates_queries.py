@@ -11,10 +11,11 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-TEMPLATE_COLUMNS = (
+SUMMARY_COLUMNS = (
     "t.id, t.workspace_id, t.name, t.description, t.category, t.tags, t.is_public,"
-    " t.created_by, t.usage_count, t.template_data, t.version, t.created_at, t.updated_at"
+    " t.created_by, t.usage_count, t.version, t.created_at, t.updated_at"
 )
+TEMPLATE_COLUMNS = f"{SUMMARY_COLUMNS}, t.template_data"
 # Visible to %(user)s: public, or of one of their workspaces.
 VISIBLE = (
     "(t.is_public OR t.workspace_id IN"
@@ -99,7 +100,8 @@ async def search(
 ) -> list[dict[str, Any]]:
     """Visible templates matching ``tsquery`` (to_tsquery syntax, English), best first
     (ts_rank over the weighted vector; ties by id), with highlighted name and description
-    (computed for the page's rows only)."""
+    (computed for the page's rows only); a summary of each (how many phases and tasks, not
+    the phases themselves: GET the template for those)."""
     params = {
         "q": tsquery,
         "user": user_id,
@@ -113,7 +115,9 @@ async def search(
         " hits AS (SELECT t.id, ts_rank(t.search, q.q) AS rank FROM project_templates t, q"
         f" WHERE t.search @@ q.q AND {VISIBLE}{_filters(category, tag)}"
         " ORDER BY rank DESC, t.id LIMIT %(limit)s OFFSET %(offset)s)"
-        f" SELECT {TEMPLATE_COLUMNS}, h.rank,"
+        f" SELECT {SUMMARY_COLUMNS}, h.rank,"
+        " jsonb_array_length(t.template_data -> 'phases') AS phase_count,"
+        " (SELECT count(*) FROM template_tasks k WHERE k.template_id = t.id) AS task_count,"
         f" ts_headline('english', t.name, q.q, '{HEADLINE}, HighlightAll=true') AS name_hl,"
         " ts_headline('english', coalesce(t.description, ''), q.q,"
         f" '{HEADLINE}, MaxFragments=2, MaxWords=25, MinWords=8') AS description_hl"

@@ -170,8 +170,7 @@ async def search_templates(
     next_cursor = encode_cursor(offset + page.limit) if len(rows) > page.limit else None
     hits = [
         TemplateSearchHit(
-            **to_out(r).model_dump(),
-            rank=r["rank"],
+            **{**r, "tags": r["tags"] or []},
             highlights=Highlights(
                 name=highlighted(r["name_hl"]) or "",
                 description=highlighted(r["description_hl"]) if r["description"] else None,

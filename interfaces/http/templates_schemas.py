@@ -156,7 +156,23 @@ def highlighted(text: str | None) -> str | None:
     return html.escape(text).replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
 
 
-class TemplateSearchHit(TemplateOut):
+class TemplateSearchHit(BaseModel):
+    """A template found: what a result list shows (GET the template for its phases)."""
+
+    id: UUID
+    workspace_id: UUID | None
+    name: str
+    description: str | None
+    category: str | None
+    tags: list[str]
+    is_public: bool
+    created_by: UUID | None
+    usage_count: int
+    phase_count: int
+    task_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
     rank: float
     highlights: Highlights
 
