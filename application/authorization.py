@@ -46,6 +46,9 @@ class Action(StrEnum):
     MILESTONE_READ = "milestone:read"  # milestones, deliverables, templates, reports
     MILESTONE_WRITE = "milestone:write"  # create, update; deliverables; templates; apply one
     MILESTONE_DELETE = "milestone:delete"  # a milestone or a template: as a project's content
+    TEMPLATE_READ = "template:read"  # a private project template of the workspace; analytics
+    TEMPLATE_WRITE = "template:write"  # make one; change one's own
+    TEMPLATE_MANAGE = "template:manage"  # change or delete anyone's template of the workspace
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -76,6 +79,9 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.MILESTONE_READ: ALL_ROLES,
     Action.MILESTONE_WRITE: WRITERS,
     Action.MILESTONE_DELETE: MANAGERS,  # as Action.PROJECT_DELETE
+    Action.TEMPLATE_READ: ALL_ROLES,
+    Action.TEMPLATE_WRITE: WRITERS,
+    Action.TEMPLATE_MANAGE: MANAGERS,
 }
 
 

@@ -132,7 +132,8 @@ REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
 NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS}  # run by run_separate_benchmarks
+TEMPLATES = "templates"  # bench/templates.py: search over 10,000 templates, a 200-task use
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, TEMPLATES}  # run separately
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -508,6 +509,10 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         log("resources benchmarks: bench/resources.py (conflict detection lag, optimizer)")
         env = {**os.environ, "BENCH_SECONDS": str(seconds)}
         results.extend(run_script("resources.py", env, every_line=True))
+    if TEMPLATES in which:
+        log("templates benchmarks: bench/templates.py (search over 10,000 templates, use)")
+        env = {**os.environ, "BENCH_SECONDS": str(seconds)}
+        results.extend(run_script("templates.py", env, every_line=True))
     for result in results:
         print(json.dumps(result), flush=True)
     return results

@@ -29,6 +29,8 @@ from application.projects import ProjectsService
 from application.resources import ResourcesService
 from application.resources_policy import WorkloadPolicy
 from application.tasks import TasksService
+from application.templates import TemplatesService
+from application.templates_usage import TemplateUsagePolicy
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
@@ -103,6 +105,7 @@ POLICY_NAMES = (
     WorkloadPolicy.name,
     MilestoneProgressPolicy.name,
     NotificationsPolicy.name,
+    TemplateUsagePolicy.name,
 )
 
 
@@ -118,6 +121,7 @@ def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
         WorkloadPolicy(store),
         MilestoneProgressPolicy(store),
         NotificationsPolicy(store, link_tokens(settings), settings.app_url),
+        TemplateUsagePolicy(store),
     ]
 
 
@@ -233,6 +237,12 @@ def open_notifications(
     )
 
 
+def open_templates(database_url: str, pool_size: int = 1) -> TemplatesService:
+    """The templates service of a CLI command, on its own event store (the caller closes
+    ``service.store``)."""
+    return TemplatesService(open_event_store(database_url, pool_size=pool_size))
+
+
 def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
     """The identity service of a CLI command, on its own event store (the caller closes
     ``service.store``)."""
@@ -256,6 +266,7 @@ class Container:
     resources: ResourcesService
     milestones: MilestonesService
     notifications: NotificationsService
+    templates: TemplatesService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -295,6 +306,7 @@ async def open_container(
         resources=ResourcesService(store),
         milestones=MilestonesService(store),
         notifications=NotificationsService(store, link_tokens(settings)),
+        templates=TemplatesService(store),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

@@ -18,12 +18,14 @@ from rich.table import Table
 
 from application.config import ConfigError, get_settings
 from application.errors import NotFound
+from application.templates_builtin import BUILTIN_TEMPLATES
 from interfaces.bootstrap import (
     POLICY_NAMES,
     make_projector,
     migrate,
     open_event_store,
     open_identity,
+    open_templates,
 )
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
@@ -37,6 +39,8 @@ projections_app = typer.Typer(help="Inspect and operate the projections.", no_ar
 app.add_typer(projections_app, name="projections")
 users_app = typer.Typer(help="Administer user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+templates_app = typer.Typer(help="Project templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
 console = Console(stderr=True)
 
 
@@ -176,6 +180,18 @@ def users_grant_admin(email: str) -> None:
     finally:
         identity.store.close()
     console.print(f"{email} is now an administrator")
+
+
+@templates_app.command("seed")
+def templates_seed() -> None:
+    """Load the built-in public project templates (idempotent: existing ones are kept)."""
+    templates = open_templates(_database_url())
+    try:
+        created = templates.seed(BUILTIN_TEMPLATES)
+    finally:
+        templates.store.close()
+    kept = len(BUILTIN_TEMPLATES) - len(created)
+    console.print(f"built-in templates: {len(created)} created, {kept} already there")
 
 
 @app.command("migrate")

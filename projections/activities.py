@@ -29,7 +29,11 @@ SKIPPED_TOPICS = (
     "domain.milestones_plan:MilestonePlan.",
 )
 # Derived figures with no actor (sent in real time, kept in their own table): not activity.
-NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated", "domain.resources:Workload.Created")
+NOT_ACTIVITY = (
+    "domain.resources:Workload.UtilizationUpdated",
+    "domain.resources:Workload.Created",
+    "domain.templates:ProjectTemplate.UseCounted",
+)
 # Event fields that are not details: the envelope, and secrets never shown.
 # eventsourcing's bookkeeping (originator_topic: the class a Created event makes) is not data.
 META = {

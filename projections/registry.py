@@ -16,6 +16,7 @@ from projections.notifications import NotificationsProjection
 from projections.projects import ProjectsProjection
 from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
+from projections.templates import TemplatesProjection
 from projections.time_tracking import TimeTrackingProjection
 from projections.workspaces import WorkspacesProjection
 
@@ -35,6 +36,7 @@ def all_projections() -> list[Projection]:
         ResourcesProjection(),
         MilestonesProjection(),
         NotificationsProjection(),
+        TemplatesProjection(),
     ]
 
 

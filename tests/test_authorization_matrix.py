@@ -17,6 +17,7 @@ from tests.support import (
     authz_projects,
     authz_resources,
     authz_tasks,
+    authz_templates,
     authz_time_tracking,
 )
 from tests.support.authz import ROLES, Case, World, build_world, expect
@@ -110,6 +111,7 @@ CASES += [
     *authz_resources.CASES,
     *authz_milestones.CASES,
     *authz_notifications.CASES,
+    *authz_templates.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

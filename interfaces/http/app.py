@@ -38,6 +38,7 @@ from interfaces.http import (
     resources,
     resources_planning,
     tasks,
+    templates,
     time_tracking,
     workspaces,
 )
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app = FastAPI(
         title="WorkSync API",
         version="0.1.0",
-        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files, resource allocation, notifications, milestones.",
+        description="Event-sourced project management: workspaces, projects, Kanban, tasks, comments, time tracking, files, resource allocation, notifications, milestones, project templates.",
         lifespan=lifespan,
     )
     problems.install(app)
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         notifications,
         milestones,
         milestones_templates,
+        templates,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

@@ -89,3 +89,19 @@ def decode_int_cursor(cursor: str | None) -> int | None:
         return int(value)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise Invalid("malformed cursor") from None
+
+
+def decode_offset_cursor(cursor: str | None) -> int:
+    """Decode an offset cursor (``encode_cursor(offset)``, for ranked results such as a
+    search, whose order has no stable key); a malformed one is a 400-class error."""
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        (offset,) = orjson.loads(base64.urlsafe_b64decode(padded))
+        value = int(offset)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise Invalid("malformed cursor") from None
+    if not 0 <= value <= 1_000_000:
+        raise Invalid("malformed cursor")
+    return value

@@ -53,6 +53,7 @@ W, P, B, C, T, M, TE, F, MS = (
     "domain.files:File.",
     "domain.milestones:Milestone.",
 )
+TP, TU = "domain.templates:ProjectTemplate.", "domain.templates:TemplateUse."
 RA, RM, RW = (
     "domain.resources:Allocation.",
     "domain.resources:TeamMember.",
@@ -142,6 +143,12 @@ EVENT_NAMES: dict[str, Name] = {
     MS + "DeliverableUpdated": Name("milestone:deliverable:updated", *DELIVERABLE),
     MS + "DeliverableRemoved": Name("milestone:deliverable:deleted", *DELIVERABLE),
     MS + "Deleted": Name("milestone:deleted"),
+    # Project templates (to the template's workspace; a use to the project's workspace).
+    TP + "Created": Name("template:created"),
+    TP + "Updated": Name("template:updated"),
+    TP + "Deleted": Name("template:deleted"),
+    TP + "UseCounted": Name("template:usage:updated"),
+    TU + "Recorded": Name("template:used", "template", "template_id"),
 }
 
 
