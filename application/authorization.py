@@ -46,6 +46,7 @@ class Action(StrEnum):
     MILESTONE_READ = "milestone:read"  # milestones, deliverables, templates, reports
     MILESTONE_WRITE = "milestone:write"  # create, update; deliverables; templates; apply one
     MILESTONE_DELETE = "milestone:delete"  # a milestone or a template: as a project's content
+    ANALYTICS_READ = "analytics:read"  # dashboards and reports over what the caller may see
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -76,6 +77,7 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.MILESTONE_READ: ALL_ROLES,
     Action.MILESTONE_WRITE: WRITERS,
     Action.MILESTONE_DELETE: MANAGERS,  # as Action.PROJECT_DELETE
+    Action.ANALYTICS_READ: ALL_ROLES,
 }
 
 
