@@ -244,7 +244,7 @@ async def project(
         },
         "completion_percentage": _percent(done, counted) or 0.0,
         "throughput": found["throughput"],
-        "cycle_time": {kind: _cycle(cycle.get(kind)) for kind in ("cards", "tasks")},
+        "cycle_time": {f"{kind}s": _cycle(cycle.get(kind)) for kind in ("card", "task")},
         "hours": {
             "estimated": _float(h["tasks_estimated"] + h["cards_estimated"]),
             "tracked": hours(h["tracked_seconds"]),
