@@ -1,5 +1,5 @@
 """/analytics: the dashboard, a project's figures, time tracked, resource utilization and
-milestone delivery (application/analytics.py).
+milestone delivery (application/analytics.py, analytics_reports.py).
 
 Every member of a workspace (viewers too) reads its analytics; a workspace or project outside
 the caller's workspaces is 404. Ranges are local days (``from``, ``to``, inclusive) in the
@@ -14,7 +14,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from application import analytics
+from application import analytics, analytics_reports
 from application.analytics import Period, TimeGroup
 from interfaces.http.analytics_schemas import (
     AnalyticsDashboardOut,
@@ -99,7 +99,7 @@ async def time_tracking(
     by user, project, day or ISO week in your time zone: your own time, and everyone's in the
     workspaces you manage. An entry counts in the day it started."""
     return AnalyticsTimeOut(
-        **await analytics.time_tracking(
+        **await analytics_reports.time_tracking(
             conn,
             caller.id,
             container.time_tracking.now(),
@@ -131,7 +131,7 @@ async def resource_utilization(
     """Per workspace (yours with team members, or one), person and ISO week: capacity,
     allocated and tracked hours (weeks of the workspace's time zone)."""
     return AnalyticsUtilizationOut(
-        **await analytics.resource_utilization(
+        **await analytics_reports.resource_utilization(
             conn,
             caller.id,
             container.time_tracking.now(),
@@ -158,7 +158,7 @@ async def milestones(
     """Milestones completed per week or month and on time, the on-time rate, those due in the
     range and met, and those overdue today."""
     return AnalyticsMilestonesOut(
-        **await analytics.milestones(
+        **await analytics_reports.milestones(
             conn,
             caller.id,
             container.time_tracking.now(),
