@@ -200,10 +200,11 @@ SELECT
     WHERE project_id = %(project)s AND status <> 'cancelled') AS tasks_estimated,
   (SELECT coalesce(sum(estimated_hours), 0) FROM kanban_cards
     WHERE project_id = %(project)s) AS cards_estimated,
-  (SELECT coalesce(sum(duration), 0)::bigint FROM time_entries
-    WHERE project_id = %(project)s) AS tracked_seconds,
-  (SELECT coalesce(sum(duration), 0)::bigint FROM time_entries WHERE project_id = %(project)s
-    AND start_time >= %(since)s AND start_time < %(until)s) AS range_tracked_seconds
+  coalesce(sum(te.duration), 0)::bigint AS tracked_seconds,
+  coalesce(sum(te.duration) FILTER (
+    WHERE te.start_time >= %(since)s AND te.start_time < %(until)s), 0)::bigint
+    AS range_tracked_seconds
+FROM time_entries te WHERE te.project_id = %(project)s
 """
 PROJECT_MILESTONES = (
     "SELECT ms.status::text AS key, count(*) AS n,"
@@ -260,38 +261,54 @@ async def project(conn: AsyncConnection, params: dict[str, Any]) -> dict[str, An
 # Time tracking -----------------------------------------------------------------------------
 
 TIME_KEYS = {
-    "user": ("te.user_id::text", "SELECT id::text AS key, name AS label FROM users"),
-    "project": ("te.project_id::text", "SELECT id::text AS key, name AS label FROM projects"),
-    "day": ("((te.start_time AT TIME ZONE %(tz)s)::date)::text", None),
-    "week": ("(date_trunc('week', te.start_time AT TIME ZONE %(tz)s)::date)::text", None),
+    "user": ("te.user_id", "SELECT id, name AS label FROM users"),
+    "project": ("te.project_id", "SELECT id, name AS label FROM projects"),
+    "day": ("(te.start_time AT TIME ZONE %(tz)s)::date", None),
+    "week": ("(te.start_time AT TIME ZONE %(tz)s)::date", None),  # its Monday, once summed
 }
+# The key once summed per day: the day's ISO week (its Monday) for "week"
+OUTER_KEYS = {"week": "e.key - (extract(isodow FROM e.key)::int - 1)"}
+RATE = "coalesce(e.hourly_rate, tm.hourly_rate, s.default_hourly_rate)"
 
 
 def _time_query(group_by: str, filters: dict[str, Any]) -> str:
+    """Sum the entries per key and rate inputs first (one pass, no join per entry), then
+    resolve the rates (the entry's, else the team member's, else the user's default) on those
+    few rows, then name the keys."""
     key, labels = TIME_KEYS[group_by]
     where = ""
     for name in ("project_id", "user_id"):
         if filters.get(name) is not None:
             where += f" AND te.{name} = %({name})s"
     grouped = f"""
-SELECT {key} AS key, sum(te.duration)::bigint AS total_seconds,
-       coalesce(sum(te.duration) FILTER (WHERE te.is_billable), 0)::bigint AS billable_seconds,
-       coalesce(sum(te.duration * coalesce(te.hourly_rate, tm.hourly_rate, s.default_hourly_rate))
-           FILTER (WHERE te.is_billable), 0) / 3600 AS amount,
-       coalesce(sum(te.duration) FILTER (WHERE te.is_billable AND coalesce(
-           te.hourly_rate, tm.hourly_rate, s.default_hourly_rate) IS NULL), 0)::bigint
+WITH e AS (
+    SELECT {key} AS key, te.user_id, te.workspace_id, te.is_billable, te.hourly_rate,
+           sum(te.duration)::bigint AS seconds
+    FROM time_entries te
+    WHERE te.workspace_id = ANY(%(ws)s) AND {VISIBLE_TIME}
+      AND te.start_time >= %(since)s AND te.start_time < %(until)s
+      AND te.duration > 0{where}
+    GROUP BY 1, 2, 3, 4, 5
+)
+SELECT {OUTER_KEYS.get(group_by, "e.key")} AS key, sum(e.seconds)::bigint AS total_seconds,
+       coalesce(sum(e.seconds) FILTER (WHERE e.is_billable), 0)::bigint AS billable_seconds,
+       coalesce(sum(e.seconds * {RATE}) FILTER (WHERE e.is_billable), 0) / 3600 AS amount,
+       coalesce(sum(e.seconds) FILTER (WHERE e.is_billable AND {RATE} IS NULL), 0)::bigint
            AS unrated_billable_seconds
-FROM time_entries te
-LEFT JOIN team_members tm ON tm.user_id = te.user_id AND tm.workspace_id = te.workspace_id
-LEFT JOIN time_tracking_settings s ON s.user_id = te.user_id
-WHERE te.workspace_id = ANY(%(ws)s) AND {VISIBLE_TIME}
-  AND te.start_time >= %(since)s AND te.start_time < %(until)s
-  AND te.duration > 0{where}
+FROM e
+LEFT JOIN team_members tm ON tm.user_id = e.user_id AND tm.workspace_id = e.workspace_id
+LEFT JOIN time_tracking_settings s ON s.user_id = e.user_id
 GROUP BY 1
 """
     if labels is None:
-        return f"SELECT g.*, g.key AS label FROM ({grouped}) g"
-    return f"SELECT g.*, l.label FROM ({grouped}) g LEFT JOIN ({labels}) l ON l.key = g.key"
+        return f"SELECT g.key::text AS key, g.key::text AS label, {COLUMNS} FROM ({grouped}) g"
+    return (
+        f"SELECT g.key::text AS key, l.label, {COLUMNS} FROM ({grouped}) g"
+        f" LEFT JOIN ({labels}) l ON l.id = g.key"
+    )
+
+
+COLUMNS = "g.total_seconds, g.billable_seconds, g.amount, g.unrated_billable_seconds"
 
 
 async def time_groups(
