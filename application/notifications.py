@@ -471,12 +471,16 @@ class NotificationsService:
             create=True,
         )
 
-    def unsubscribe(self, *, user_id: UUID, token: str) -> Saved:
-        """The e-mailed link: no more e-mail (digest off). A wrong token is a 404."""
+    def check_unsubscribe(self, *, user_id: UUID, token: str) -> None:
+        """The e-mailed link's token, checked (a wrong one is a 404); nothing changes."""
         if self.links is None or not hmac.compare_digest(
             token, self.links.token("unsubscribe", user_id)
         ):
             raise NotFound("unsubscribe link not found")
+
+    def unsubscribe(self, *, user_id: UUID, token: str) -> Saved:
+        """The e-mailed link, confirmed (POST): no more e-mail (digest off)."""
+        self.check_unsubscribe(user_id=user_id, token=token)
         return self._change(user_id, lambda inbox: inbox.set_preferences(digest="off"), create=True)
 
     def send_digest(self, *, user_id: UUID, until: datetime, items: list[dict[str, Any]]) -> Saved:
