@@ -49,6 +49,7 @@ class Action(StrEnum):
     TEMPLATE_READ = "template:read"  # a private project template of the workspace; analytics
     TEMPLATE_WRITE = "template:write"  # make one; change one's own
     TEMPLATE_MANAGE = "template:manage"  # change or delete anyone's template of the workspace
+    ANALYTICS_READ = "analytics:read"  # dashboards and reports over what the caller may see
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -82,6 +83,7 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TEMPLATE_READ: ALL_ROLES,
     Action.TEMPLATE_WRITE: WRITERS,
     Action.TEMPLATE_MANAGE: MANAGERS,
+    Action.ANALYTICS_READ: ALL_ROLES,
 }
 
 

@@ -38,9 +38,11 @@ from domain.comments import Comment
 from domain.identity import EmailIndex, User, normalize_email
 from domain.kanban import Board, Card
 from domain.milestones import Milestone
+from domain.milestones_schedule import overdue_at
 from domain.notifications import Inbox, notification_id
 from domain.projects import Project
 from domain.resources import Workload
+from domain.resources_capacity import zone_name
 from domain.tasks import Task
 from domain.workspaces import Workspace
 from projections.base import actor_of, handles
@@ -251,7 +253,7 @@ TRIGGERS: dict[type, Rule] = {
     Project.MemberAdded: project_member_added,
     Workload.ConflictDetected: resource_conflict,
     Milestone.Completed: milestone_completed,
-    # "milestone_overdue" waits for an overdue event (a scheduled check: not built yet).
+    # "milestone_overdue": a due date schedules a check (application/notifications_overdue.py)
 }
 
 # Events that set a due date: a reminder is queued for 24 h before it.
@@ -389,6 +391,22 @@ class NotificationsPolicy(Policy):
             key=f"notifications:due:{kind}:{e.originator_id}:{at}",
         )
 
+    @handles(Milestone.Created, Milestone.Updated)
+    def milestone_due(self, ctx: PolicyContext, e: Any) -> None:
+        """A milestone's due date: check it once that day has ended in the workspace's time
+        zone (kind "milestone": ``due`` is when it becomes overdue)."""
+        changes = getattr(e, "changes", None)
+        due_date = changes.get("due_date") if changes is not None else e.due_date
+        if due_date is None:
+            return
+        workspace = _load(ctx, Workspace, e.workspace_id)
+        at = overdue_at(due_date, zone_name(workspace.settings if workspace else None)).isoformat()
+        ctx.outbox(
+            "notification_due",
+            {"kind": "milestone", "id": str(e.originator_id), "due": at},
+            key=f"notifications:due:milestone:{e.originator_id}:{at}",
+        )
+
 
 # Use cases ---------------------------------------------------------------------------------
 
@@ -419,6 +437,13 @@ class NotificationsService:
 
         return self.store.run(command)
 
+    def deliver(self, *, notice: Notice, source: str) -> Saved:
+        """Deliver one notice (its id derived from ``source`` and the recipient: at most once);
+        ``position`` is None when it was delivered before."""
+        return self._change(
+            notice.recipient, lambda inbox: inbox.deliver([item(notice, source)]), create=True
+        )
+
     def mark_read(self, *, user_id: UUID, notification_id: UUID) -> Saved:
         return self._change(user_id, lambda inbox: inbox.mark_read(notification_id))
 
@@ -446,12 +471,16 @@ class NotificationsService:
             create=True,
         )
 
-    def unsubscribe(self, *, user_id: UUID, token: str) -> Saved:
-        """The e-mailed link: no more e-mail (digest off). A wrong token is a 404."""
+    def check_unsubscribe(self, *, user_id: UUID, token: str) -> None:
+        """The e-mailed link's token, checked (a wrong one is a 404); nothing changes."""
         if self.links is None or not hmac.compare_digest(
             token, self.links.token("unsubscribe", user_id)
         ):
             raise NotFound("unsubscribe link not found")
+
+    def unsubscribe(self, *, user_id: UUID, token: str) -> Saved:
+        """The e-mailed link, confirmed (POST): no more e-mail (digest off)."""
+        self.check_unsubscribe(user_id=user_id, token=token)
         return self._change(user_id, lambda inbox: inbox.set_preferences(digest="off"), create=True)
 
     def send_digest(self, *, user_id: UUID, until: datetime, items: list[dict[str, Any]]) -> Saved:
@@ -491,8 +520,5 @@ class NotificationsService:
         notice = Notice(
             target.assignee_id, "due_soon", f"“{target.title}” is due within 24 hours", None, data
         )
-        source = f"due:{kind}:{item_id}:{due.isoformat()}"
-        saved = self._change(
-            target.assignee_id, lambda inbox: inbox.deliver([item(notice, source)]), create=True
-        )
+        saved = self.deliver(notice=notice, source=f"due:{kind}:{item_id}:{due.isoformat()}")
         return Reminder("sent" if saved.position else "moot")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.shared import RuleBroken
 
@@ -240,3 +241,10 @@ def derived_progress(entries: Iterable[Mapping[str, Any]]) -> int | None:
     total = sum(weight(e) for e in counted)
     done = sum(weight(e) for e in counted if e.get("done"))
     return int((done * 100 / total).to_integral_value(ROUND_FLOOR))
+
+
+def overdue_at(due_date: date, zone: str) -> datetime:
+    """The instant (UTC) a milestone due on ``due_date`` becomes overdue: the start of the
+    next day in ``zone`` (an IANA name, e.g. the workspace's)."""
+    local = datetime.combine(due_date + timedelta(days=1), time(), tzinfo=ZoneInfo(zone))
+    return local.astimezone(UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import (
+    authz_analytics,
     authz_comments,
     authz_files,
     authz_kanban,
@@ -112,6 +113,7 @@ CASES += [
     *authz_milestones.CASES,
     *authz_notifications.CASES,
     *authz_templates.CASES,
+    *authz_analytics.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

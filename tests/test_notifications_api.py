@@ -331,15 +331,38 @@ def test_the_unsubscribe_link_needs_its_token(client, team, settings):
 
     user_id = uid(team.bob)
     token = LinkTokens(settings.jwt_refresh_secret).token("unsubscribe", uuid.UUID(user_id))
-    wrong = client.get(f"/api/v1/notifications/unsubscribe/{'x' * 43}", params={"user_id": user_id})
-    assert wrong.status_code == 404
-    other = client.get(
-        f"/api/v1/notifications/unsubscribe/{token}", params={"user_id": uid(team.cid)}
+    link = f"/api/v1/notifications/unsubscribe/{token}"
+    for method in ("GET", "POST"):
+        wrong = client.request(
+            method, f"/api/v1/notifications/unsubscribe/{'x' * 43}", params={"user_id": user_id}
+        )
+        assert wrong.status_code == 404
+        assert wrong.headers["content-type"] == "application/problem+json"
+        other = client.request(method, link, params={"user_id": uid(team.cid)})
+        assert other.status_code == 404
+        short = client.request(
+            method, "/api/v1/notifications/unsubscribe/abc", params={"user_id": user_id}
+        )
+        assert short.status_code == 422
+
+    # Following the link (a person, or a mail scanner opening links) only asks.
+    page = client.get(link, params={"user_id": user_id})
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "form-action 'self'" in page.headers["content-security-policy"]
+    action = f'<form method="post" action="{link}?user_id={user_id}">'
+    assert action in page.text
+    prefs = client.get("/api/v1/notifications/preferences", headers=team.bob["headers"]).json()
+    assert prefs["digest"] != "off"
+
+    # The form, or a mail client's RFC 8058 one-click POST, unsubscribes.
+    done = client.post(
+        link,
+        params={"user_id": user_id},
+        content="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert other.status_code == 404
-    done = client.get(f"/api/v1/notifications/unsubscribe/{token}", params={"user_id": user_id})
     assert done.status_code == 200, done.text
-    short = client.get("/api/v1/notifications/unsubscribe/abc", params={"user_id": user_id})
-    assert short.status_code == 422
+    assert done.json() == {"digest": "off"}
     prefs = client.get("/api/v1/notifications/preferences", headers=team.bob["headers"]).json()
     assert prefs["digest"] == "off"

@@ -197,7 +197,13 @@ def test_the_digest_job_mails_what_is_wanted_once_with_an_unsubscribe_link(runni
 
     link = re.search(r"https://app\.example(/api/v1/notifications/unsubscribe/\S+)", text)
     assert link, text
-    response = client.get(link.group(1))
+    assert message["List-Unsubscribe"] == f"<https://app.example{link.group(1)}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    response = client.get(link.group(1))  # the page asks; the form (or one click) POSTs
+    assert response.status_code == 200, response.text
+    prefs = client.get("/api/v1/notifications/preferences", headers=team.bob["headers"]).json()
+    assert prefs["digest"] != "off"
+    response = client.post(link.group(1), content="List-Unsubscribe=One-Click")
     assert response.status_code == 200, response.text
     prefs = client.get("/api/v1/notifications/preferences", headers=team.bob["headers"]).json()
     assert prefs["digest"] == "off"
@@ -217,6 +223,8 @@ def test_immediate_mail_goes_out_per_notification(running, settings, smtp):
     [message] = mails_to(smtp, team.cid, timeout=30)
     assert message["Subject"] == "You were assigned the card “Urgent”"
     assert "/api/v1/notifications/unsubscribe/" in message.get_content()
+    assert message["List-Unsubscribe"].startswith(f"<{APP_URL}/api/v1/notifications/unsubscribe/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_the_digest_clock_queues_each_period_once():

@@ -18,6 +18,7 @@ from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
 from interfaces.http import (
     activities,
+    analytics,
     audit,
     body_limit,
     comments,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         milestones,
         milestones_templates,
         templates,
+        analytics,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

@@ -1,5 +1,6 @@
 """/notifications: the caller's own notifications (nobody else's: another user's is a 404),
-marking them read, deleting them, the caller's preferences, and the e-mailed unsubscribe link.
+marking them read, deleting them, the caller's preferences, and the e-mailed unsubscribe link
+(GET: a confirmation page; POST: unsubscribes, also as RFC 8058 one-click).
 
 Marking read and deleting are commands on the caller's inbox, recorded in the log; the
 notifications themselves are delivered by the notifications policy (application/
@@ -9,12 +10,14 @@ notifications.py) as things happen.
 from __future__ import annotations
 
 import base64
+import html
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import HTMLResponse
 
 from application.errors import Invalid, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
@@ -121,14 +124,49 @@ async def set_preferences(
     return PreferencesOut(**await notifications_queries.preferences(conn, caller.id))
 
 
-@router.get("/notifications/unsubscribe/{token}", response_model=Unsubscribed)
+UNSUBSCRIBE_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'"
+UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Unsubscribe from WorkSync e-mail</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Stop notification e-mail?</h1>
+<p>You will get no more notification e-mail from WorkSync (your notifications stay in the
+app). You can turn e-mail back on in your notification preferences.</p>
+<form method="post" action="{action}"><button type="submit">Unsubscribe</button></form>
+</body></html>
+"""
+
+
+@router.get(
+    "/notifications/unsubscribe/{token}",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+async def unsubscribe_page(
+    token: Annotated[UnsubscribeToken, Path(description="from the e-mailed link")],
+    user_id: Annotated[UUID, Query()],
+    container: ContainerDep,
+) -> HTMLResponse:
+    """The link in every notification e-mail: a page asking to confirm (its form POSTs to the
+    same address). Following the link changes nothing, so a mail scanner that opens links
+    does not unsubscribe anyone. Needs no sign-in; the token is the link's."""
+    container.notifications.check_unsubscribe(user_id=user_id, token=token)
+    action = html.escape(f"/api/v1/notifications/unsubscribe/{token}?user_id={user_id}")
+    return HTMLResponse(
+        UNSUBSCRIBE_PAGE.format(action=action),
+        headers={"Content-Security-Policy": UNSUBSCRIBE_CSP, "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/notifications/unsubscribe/{token}", response_model=Unsubscribed)
 async def unsubscribe(
     token: Annotated[UnsubscribeToken, Path(description="from the e-mailed link")],
     user_id: Annotated[UUID, Query()],
     container: ContainerDep,
 ) -> Unsubscribed:
-    """The link in every notification e-mail: no more notification e-mail (digest off).
-    Needs no sign-in; the token is the link's."""
+    """No more notification e-mail (digest off): the confirmation page's form, and RFC 8058
+    one-click unsubscription (mail clients POST ``List-Unsubscribe=One-Click`` here, the
+    address in each mail's ``List-Unsubscribe`` header). Any body is ignored. Needs no
+    sign-in; the token is the link's."""
     await run_command(
         container, lambda: container.notifications.unsubscribe(user_id=user_id, token=token)
     )

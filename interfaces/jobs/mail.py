@@ -189,6 +189,10 @@ def send_outbox_mail(key: str) -> None:
         try:
             subject, body = render(payload["template"], payload["context"])
             message = build_message(settings, payload["to"], subject, body, key=key)
+            unsubscribe = payload["context"].get("unsubscribe_url")
+            if unsubscribe:  # RFC 2369 and RFC 8058 one-click: mail clients POST to it
+                message["List-Unsubscribe"] = f"<{unsubscribe}>"
+                message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             deliver(settings, message)
         except Exception as e:
             conn.execute(RELEASE, (f"{type(e).__name__}: {e}", key))

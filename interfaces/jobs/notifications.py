@@ -16,6 +16,7 @@ import psycopg
 import structlog
 
 from application.notifications import NotificationsService
+from application.notifications_overdue import MilestoneOverdue
 from interfaces.bootstrap import open_notifications
 from interfaces.embedded import resolve_database_url
 from interfaces.jobs.broker import current_broker, current_settings, job
@@ -59,9 +60,13 @@ def close_services() -> None:
 
 @job(queue_name=QUEUE, actor_name=REMIND_DUE, max_retries=5)
 def remind_due(kind: str, item_id: str, due: str) -> None:
-    """Notify the assignee of a card or task due within 24 h (once per item and due date)."""
+    """Notify the assignee of a card or task due within 24 h, or the assignees of a milestone
+    overdue since ``due`` (once per item and due date)."""
     at = datetime.fromisoformat(due)
-    outcome = _service().remind_due(kind=kind, item_id=UUID(item_id), due=at)
+    if kind == "milestone":
+        outcome = MilestoneOverdue(_service()).remind(milestone_id=UUID(item_id), due=at)
+    else:
+        outcome = _service().remind_due(kind=kind, item_id=UUID(item_id), due=at)
     if outcome.status == "not-due" and outcome.due is not None:
         message = remind_due_message(kind, item_id, due)
         current_broker().enqueue(message, delay=delay_until(outcome.due))

@@ -5,7 +5,8 @@ root can build these without importing the jobs, which it builds in turn).
 - ``OutboxDueReminder`` delivers the policy's "notification_due" outbox rows: a delayed
   ``remind_due`` message for 24 h before the due date (at most ``MAX_DELAY`` ahead: a
   message that arrives early queues itself again for the rest, so no worker holds a
-  far-future message). Without Redis nothing is queued and no reminder is sent.
+  far-future message). Without Redis nothing is queued and no reminder is sent. A milestone's
+  row (kind "milestone") is for the moment it becomes overdue: the job runs then.
 - ``DigestClock`` (a thread in the projector) queues ``send_notification_digests`` at the
   top of each hour (hourly digests) and at midnight UTC (daily ones). Several clocks may
   run: a digest is recorded once per user and period.
@@ -32,6 +33,9 @@ QUEUE = "notifications"
 REMIND_DUE = "remind_due"  # remind_due(kind, item_id, due)
 DIGESTS = "send_notification_digests"  # send_notification_digests(digest, until)
 MAX_DELAY = timedelta(hours=12)
+# How long before ``due`` the job runs: cards and tasks are "due soon" 24 h before; a
+# milestone's ``due`` is the moment it becomes overdue.
+LEAD = {"milestone": timedelta(0)}
 
 
 def remind_due_message(kind: str, item_id: str, due: str) -> Message:
@@ -76,7 +80,7 @@ class OutboxDueReminder:
         if self.broker is None:
             log.info("notifications.due.not_scheduled", detail="no REDIS_URL", **payload)
             return True
-        at = datetime.fromisoformat(payload["due"]) - DUE_SOON
+        at = datetime.fromisoformat(payload["due"]) - LEAD.get(payload["kind"], DUE_SOON)
         message = remind_due_message(payload["kind"], payload["id"], payload["due"])
         self.broker.enqueue(message, delay=delay_until(at))
         return True

@@ -76,6 +76,12 @@ CASES: list[Case] = [
         path=unsubscribe_link,
     ),
     Case(
+        "POST",
+        "/api/v1/notifications/unsubscribe/{token}",
+        expect(200, 200, 200, 200, 200, anon=200),
+        path=unsubscribe_link,
+    ),
+    Case(
         "PUT",
         f"{NOTIFICATION}/read",
         expect(200, 404, 404, 404, 404),
