@@ -24,7 +24,7 @@ from uuid import UUID
 from application.access import require, role_in
 from application.adapters.store import EventStore, Saved, check_version
 from application.authorization import MANAGERS, WRITERS, Action
-from application.errors import Forbidden, NotFound
+from application.errors import Conflict, Forbidden, NotFound
 from domain.identity import User
 from domain.kanban import Board
 from domain.milestones import Milestone
@@ -124,20 +124,14 @@ class TemplatesService:
     def _check_may_change(self, template: ProjectTemplate, actor_id: UUID) -> None:
         """Public: instance administrators only. Private: the workspace's managers, or its
         author while a writer there; outsiders get 404, other members 403."""
-        if template.is_public:
+        if template.is_public or template.workspace_id is None:
             if not self.is_instance_admin(actor_id):
                 raise Forbidden("only an instance administrator may change a public template")
             return
-        role = (
-            None
-            if template.workspace_id is None
-            else role_in(self.store, template.workspace_id, actor_id)
-        )
-        if role is None and not self.is_instance_admin(actor_id):
+        role = role_in(self.store, template.workspace_id, actor_id)
+        if role is None:
             raise NotFound("template not found")
         if role in MANAGERS or (role in WRITERS and template.created_by == actor_id):
-            return
-        if role is None:  # an instance administrator outside the workspace
             return
         raise Forbidden(
             "only the workspace's owners and admins, or the template's author, may change it"
@@ -201,6 +195,8 @@ class TemplatesService:
             check_version(template, expected_version)
             if fields.get("is_public") and not template.is_public:
                 self._check_may_publish(actor_id)
+            if fields.get("is_public") is False and template.workspace_id is None:
+                raise Conflict("a built-in template has no workspace to be private to")
             template.update(actor_id, **fields)
             return None, [template]
 

@@ -76,8 +76,13 @@ RULES_BEYOND_SCHEMA = "|".join(
         # e-mail addresses on domains reserved for special use (RFC 6761) are refused
         r"/auth/(register|login|forgot-password)$|/invite$|/members$",
         r"/attachments$",  # the file must be in the workspace of what it is attached to
+        # project templates: phases or from_project_id (one of them), tags and dependency
+        # keys not repeated; a search needs a word
+        r"/templates$|/templates/\{template_id\}$|/templates/search$",
     )
 )
+# The project templates' {template_id} (the milestone templates' is the default one).
+PROJECT_TEMPLATES = r"^/api/v1/templates/"
 # An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
 UPLOADS = r"/files/upload$"
 
@@ -126,6 +131,14 @@ def seed(base: str) -> dict[str, Any]:
                 "/milestone-templates",
                 {"workspace_id": ws, "name": "T", "milestones_data": [{"title": "One"}]},
             )["id"]
+            project_template = post(
+                "/templates",
+                {
+                    "workspace_id": ws,
+                    "name": "PT",
+                    "phases": [{"name": "P", "tasks": [{"title": "A"}]}],
+                },
+            )["id"]
             invite = post(f"/workspaces/{ws}/invite", {"email": f"invitee{n}@example.com"})
             uploaded = client.post(
                 f"/files/upload?workspace_id={ws}",
@@ -168,6 +181,7 @@ def seed(base: str) -> dict[str, Any]:
                     "milestone_id": milestone,
                     "deliverable_id": deliverable,
                     "template_id": template,
+                    "project_template_id": project_template,
                     "object_id": card,
                     "token": invite["token"],
                     "team_member_id": member,
@@ -199,6 +213,8 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         return "\n".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in values.items())
 
     # Cursors are opaque: only ones the server issued are valid (a time and id, or a position).
+    project_template = ids["live"].pop("project_template_id")
+    ids["doomed"].pop("project_template_id")
     live = {
         **ids["live"],
         "user_id": ids["other_id"],
@@ -217,6 +233,8 @@ def write_config(directory: Path, ids: dict[str, Any]) -> Path:
         f"[parameters]\n{table({**live, **body})}",
         '[[operations]]\ninclude-method = "DELETE"',
         f"[operations.parameters]\n{table({**ids['doomed'], 'user_id': ids['other_id']})}",
+        f"[[operations]]\ninclude-path-regex = {json.dumps(PROJECT_TEMPLATES)}",
+        f"[operations.parameters]\ntemplate_id = {json.dumps(project_template)}",
         f"[[operations]]\ninclude-path-regex = {json.dumps(POSITION_CURSORS)}",
         f"[operations.parameters]\ncursor = {json.dumps(encode_cursor(10**9))}",
         f"[[operations]]\ninclude-path-regex = {json.dumps(RULES_BEYOND_SCHEMA)}",

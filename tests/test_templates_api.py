@@ -445,3 +445,12 @@ def test_save_a_project_as_a_template(t):
         },
     )
     assert missing.status_code == 404
+
+
+def test_search_and_categories_are_their_own_routes(t):
+    """/templates/search is not a template id: other methods are 405, naming GET."""
+    for path in ("/templates/search", "/templates/categories"):
+        response = t.put(path, {"name": "x"})
+        assert response.status_code == 405, path
+        assert response.headers["allow"] == "GET"
+    assert t.get("/templates/not-a-uuid").status_code == 404

@@ -8,6 +8,7 @@ import psycopg
 from application.templates import builtin_id
 from application.templates_builtin import BUILTIN_TEMPLATES
 from domain.templates import normalized
+from interfaces.bootstrap import open_identity
 from tests.support.cli import invoke
 from tests.support.milestones import eventually
 from tests.support.templates import Templates
@@ -66,5 +67,14 @@ def test_seed_is_idempotent_and_the_templates_are_public(monkeypatch, settings, 
         "2030-02-12",
         "2030-02-15",
     ]
-    # Nobody but an instance administrator changes a built-in template.
+    # Nobody but an instance administrator changes a built-in template, and it stays public.
     assert t.put(f"/templates/{release_id}", {"name": "Mine"}).status_code == 403
+    identity = open_identity(settings, settings.database_url)
+    try:
+        identity.grant_admin(email=t.owner["user"]["email"])
+    finally:
+        identity.store.close()
+    private = t.put(f"/templates/{release_id}", {"is_public": False})
+    assert private.status_code == 409
+    assert private.headers["content-type"] == "application/problem+json"
+    assert t.put(f"/templates/{release_id}", {"description": "Ours"}).status_code == 200

@@ -44,6 +44,9 @@ router = APIRouter(tags=["templates"], route_class=CommandRoute)
 CategoryQuery = Annotated[Line | None, Query(max_length=100)]
 TagQuery = Annotated[Line | None, Query(max_length=50)]
 WORD = re.compile(r"\w+")
+# Only a UUID is a template's id here: /templates/search and /templates/categories are other
+# routes (a PUT to them is 405, not a template id that fails to parse).
+TEMPLATE_ID = "{template_id:uuid}"
 MAX_WORDS = 10
 
 
@@ -181,7 +184,7 @@ async def search_templates(
     return Page[TemplateSearchHit](data=hits, next_cursor=next_cursor)
 
 
-@router.get("/templates/{template_id}", response_model=TemplateOut)
+@router.get(f"/templates/{TEMPLATE_ID}", response_model=TemplateOut)
 async def get_template(
     template_id: UUID, caller: CurrentUser, conn: Conn, response: Response
 ) -> TemplateOut:
@@ -192,7 +195,7 @@ async def get_template(
     return to_out(row)
 
 
-@router.put("/templates/{template_id}", response_model=TemplateOut, responses=ACCEPTED)
+@router.put(f"/templates/{TEMPLATE_ID}", response_model=TemplateOut, responses=ACCEPTED)
 async def update_template(
     template_id: UUID,
     body: TemplateUpdate,
@@ -212,7 +215,7 @@ async def update_template(
     return await _answer(conn, template_id, caller.id, caught_up, saved.position, response)
 
 
-@router.delete("/templates/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(f"/templates/{TEMPLATE_ID}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_template(
     template_id: UUID, caller: CurrentUser, container: ContainerDep, expected: IfMatch
 ) -> Response:
@@ -226,7 +229,7 @@ async def delete_template(
 
 
 @router.post(
-    "/templates/{template_id}/use",
+    f"/templates/{TEMPLATE_ID}/use",
     status_code=status.HTTP_201_CREATED,
     response_model=TemplateUseOut,
     responses=ACCEPTED,
@@ -261,7 +264,7 @@ async def use_template(
     return TemplateUseOut(template_id=template_id, **made)
 
 
-@router.get("/templates/{template_id}/analytics", response_model=TemplateAnalytics)
+@router.get(f"/templates/{TEMPLATE_ID}/analytics", response_model=TemplateAnalytics)
 async def template_analytics(
     template_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn
 ) -> TemplateAnalytics:

@@ -67,6 +67,11 @@ class TemplateCreate(Strict):
     """Phases as given, or ``from_project_id``: that project's milestones become the phases
     and their tasks the tasks ("save this project as a template")."""
 
+    model_config = Strict.model_config | {
+        "json_schema_extra": {
+            "oneOf": [{"required": ["phases"]}, {"required": ["from_project_id"]}]
+        }
+    }
     workspace_id: UUID
     name: Name
     description: Text | None = None
