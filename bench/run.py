@@ -132,7 +132,8 @@ REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
 NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS}  # run by run_separate_benchmarks
+ANALYTICS = "analytics"  # bench/analytics.py: 100,000 time entries, 20,000 tasks
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, ANALYTICS}  # separate runs
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -508,6 +509,10 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         log("resources benchmarks: bench/resources.py (conflict detection lag, optimizer)")
         env = {**os.environ, "BENCH_SECONDS": str(seconds)}
         results.extend(run_script("resources.py", env, every_line=True))
+    if ANALYTICS in which:
+        log("analytics benchmarks: bench/analytics.py (100,000 entries, 20,000 tasks)")
+        env = {**os.environ, "BENCH_SECONDS": str(seconds)}
+        results.extend(run_script("analytics.py", env, every_line=True))
     for result in results:
         print(json.dumps(result), flush=True)
     return results
