@@ -76,6 +76,9 @@ RULES_BEYOND_SCHEMA = "|".join(
         # e-mail addresses on domains reserved for special use (RFC 6761) are refused
         r"/auth/(register|login|forgot-password)$|/invite$|/members$",
         r"/attachments$",  # the file must be in the workspace of what it is attached to
+        # from..to at most 366 days (53 weeks of utilization), tz of the server's IANA
+        # database, a project of the workspace given
+        r"/analytics/",
     )
 )
 # An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
