@@ -121,11 +121,14 @@ async def where(
 def date_range(
     today: date, date_from: date | None, date_to: date | None, default_days: int
 ) -> Range:
-    """``from``..``to`` (inclusive local days; default: the ``default_days`` up to today),
-    from <= to and at most MAX_DAYS days, else 422."""
-    last = date_to or (
-        today if date_from is None else min(date_from + timedelta(days=default_days - 1), today)
-    )
+    """``from``..``to`` (inclusive local days; default: the ``default_days`` up to today, or
+    from ``from``), from <= to and at most MAX_DAYS days, else 422."""
+    if date_to is not None:
+        last = date_to
+    elif date_from is None:
+        last = today
+    else:  # the default span from ``from``, up to today (a ``from`` ahead: that day)
+        last = max(date_from, min(date_from + timedelta(days=default_days - 1), today))
     first = date_from or last - timedelta(days=default_days - 1)
     if first > last:
         raise invalid("from", "must not be after 'to'")

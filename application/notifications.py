@@ -17,7 +17,8 @@ E-mail: a notification of a type the user wants by e-mail goes out at once (dige
 ``immediate``) as an outbox "mail" row, or in the hourly/daily digest
 (``send_digest``, run by interfaces/jobs/notifications.py); each e-mail carries an
 unsubscribe link. Due dates: setting one queues (outbox "notification_due") a reminder job
-for 24 h before it, which calls ``remind_due``.
+for 24 h before it, which calls ``remind_due``; a milestone's queues one for the moment it
+becomes overdue (``application.notifications_overdue``).
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ then details); progress on stderr.
    project, day or week in turn), `analytics_time_tracking_30d` (the same over the default
    range, the last 30 days: about 8,000 entries), `analytics_resource_utilization` (the last 12 weeks),
    `analytics_milestones` (the last 365 days, by week or month). Target p99 <= 100 ms.
+   `analytics_baseline_read` is `GET /workspaces/{id}` under the same conditions: the floor
+   a request pays on this machine (authentication, one indexed read), to judge the others by
+   on a busy machine.
 
 Environment (all optional): BENCH_SECONDS, BENCH_AN_USERS, BENCH_AN_PROJECTS, BENCH_AN_TASKS,
 BENCH_AN_ENTRIES, BENCH_AN_CONCURRENCY, BENCH_ADMIN_URL, BENCH_AN_KEEP (keep the database
@@ -349,6 +352,8 @@ def main() -> int:
         quarter = f"from={today - timedelta(days=83)}&to={today}"
         a = "/api/v1/analytics"
         runs = {
+            # the floor under the same load: authenticate, one indexed membership-checked read
+            "analytics_baseline_read": [f"/api/v1/workspaces/{ws}"],
             "analytics_dashboard": [f"{a}/dashboard?workspace_id={ws}"],
             "analytics_project": [
                 f"{a}/projects/{project}?{quarter}",

@@ -133,7 +133,8 @@ REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to
 FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
 NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
 TEMPLATES = "templates"  # bench/templates.py: search over 10,000 templates, a 200-task use
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, TEMPLATES}  # run separately
+ANALYTICS = "analytics"  # bench/analytics.py: 100,000 time entries, 20,000 tasks
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, TEMPLATES, ANALYTICS}
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -513,6 +514,10 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
         log("templates benchmarks: bench/templates.py (search over 10,000 templates, use)")
         env = {**os.environ, "BENCH_SECONDS": str(seconds)}
         results.extend(run_script("templates.py", env, every_line=True))
+    if ANALYTICS in which:
+        log("analytics benchmarks: bench/analytics.py (100,000 entries, 20,000 tasks)")
+        env = {**os.environ, "BENCH_SECONDS": str(seconds)}
+        results.extend(run_script("analytics.py", env, every_line=True))
     for result in results:
         print(json.dumps(result), flush=True)
     return results

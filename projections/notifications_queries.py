@@ -104,17 +104,27 @@ def digest_candidates(
 ) -> dict[UUID, list[dict[str, Any]]]:
     """For the users whose digest is ``digest``: their unread notifications wanted by e-mail,
     created after their last digest and up to ``until`` (at most ``limit`` each), oldest
-    first."""
+    first. A daily digest goes to the users for whom ``until`` (an hour's start, UTC) falls in
+    the first hour of their day: local midnight in their time zone (their time tracking
+    setting, else UTC; 00:30 in a zone half an hour off)."""
+    local_midnight = (
+        " AND extract(hour FROM %(until)s::timestamptz AT TIME ZONE"
+        " coalesce(s.timezone, 'UTC')) = 0"
+        if digest == "daily"
+        else ""
+    )
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT p.user_id, x.id, x.type, x.title, x.message FROM notification_preferences p"
+            " LEFT JOIN time_tracking_settings s ON s.user_id = p.user_id"
             " CROSS JOIN LATERAL (SELECT n.id, n.type, n.title, n.message, n.created_at"
             "  FROM notifications n WHERE n.user_id = p.user_id AND n.email AND NOT n.is_read"
-            "  AND n.created_at <= %s"
+            "  AND n.created_at <= %(until)s"
             "  AND (p.digest_until IS NULL OR n.created_at > p.digest_until)"
-            "  ORDER BY n.created_at, n.id LIMIT %s) x"
-            " WHERE p.digest = %s ORDER BY p.user_id, x.created_at, x.id",
-            (until, limit, digest),
+            "  ORDER BY n.created_at, n.id LIMIT %(limit)s) x"
+            f" WHERE p.digest = %(digest)s{local_midnight}"
+            " ORDER BY p.user_id, x.created_at, x.id",
+            {"until": until, "limit": limit, "digest": digest},
         )
         found: dict[UUID, list[dict[str, Any]]] = {}
         for row in cur.fetchall():

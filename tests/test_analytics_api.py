@@ -321,3 +321,12 @@ def test_a_project_of_another_workspace_is_422(world, api):
     response = world.get("/milestones", workspace_id=other["id"], project_id=world.project_id)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "project_id"
+
+
+def test_a_range_given_by_one_end_takes_the_default_span(world):
+    body = world.ok("/time-tracking", group_by="day", **{"from": "2025-01-06"})
+    assert (body["from"], body["to"]) == ("2025-01-06", "2025-01-12")  # up to today (NY)
+    body = world.ok("/milestones", to="2025-01-12")
+    assert (body["from"], body["to"]) == ("2024-10-21", "2025-01-12")  # 12 weeks
+    ahead = world.ok("/time-tracking", **{"from": "2025-02-01"})
+    assert (ahead["from"], ahead["to"]) == ("2025-02-01", "2025-02-01")

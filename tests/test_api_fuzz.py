@@ -79,6 +79,9 @@ RULES_BEYOND_SCHEMA = "|".join(
         # project templates: phases or from_project_id (one of them), tags and dependency
         # keys not repeated; a search needs a word
         r"/templates$|/templates/\{template_id\}$|/templates/search$",
+        # from..to at most 366 days (53 weeks of utilization), tz of the server's IANA
+        # database, a project of the workspace given
+        r"/analytics/",
     )
 )
 # The project templates' {template_id} (the milestone templates' is the default one).

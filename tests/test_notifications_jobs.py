@@ -230,14 +230,13 @@ def test_immediate_mail_goes_out_per_notification(running, settings, smtp):
 def test_the_digest_clock_queues_each_period_once():
     clock = DigestClock(Settings(redis_url=None))
     now = datetime(2026, 12, 3, 9, 12, tzinfo=UTC)
-    assert period_ends(now) == {
-        "hourly": datetime(2026, 12, 3, 9, tzinfo=UTC),
-        "daily": datetime(2026, 12, 3, tzinfo=UTC),
-    }
+    hour = datetime(2026, 12, 3, 9, tzinfo=UTC)
+    assert period_ends(now) == {"hourly": hour, "daily": hour}  # daily: local midnights
     assert [d for d, _ in clock.due(now)] == ["hourly", "daily"]
     assert clock.due(now + timedelta(minutes=30)) == []
     assert clock.due(now + timedelta(minutes=50)) == [
-        ("hourly", datetime(2026, 12, 3, 10, tzinfo=UTC))
+        ("hourly", datetime(2026, 12, 3, 10, tzinfo=UTC)),
+        ("daily", datetime(2026, 12, 3, 10, tzinfo=UTC)),
     ]
     assert delay_until(now + timedelta(days=5), now) == 12 * 3600 * 1000  # capped
     assert delay_until(now - timedelta(hours=1), now) == 0

@@ -8,8 +8,9 @@ root can build these without importing the jobs, which it builds in turn).
   far-future message). Without Redis nothing is queued and no reminder is sent. A milestone's
   row (kind "milestone") is for the moment it becomes overdue: the job runs then.
 - ``DigestClock`` (a thread in the projector) queues ``send_notification_digests`` at the
-  top of each hour (hourly digests) and at midnight UTC (daily ones). Several clocks may
-  run: a digest is recorded once per user and period.
+  top of each hour, hourly and daily: a daily digest goes to the users whose local midnight
+  (their time zone) is in that hour. Several clocks may run: a digest is recorded once per
+  user and period.
 """
 
 from __future__ import annotations
@@ -87,9 +88,10 @@ class OutboxDueReminder:
 
 
 def period_ends(now: datetime) -> dict[str, datetime]:
-    """The last hourly and daily boundaries (UTC) at or before ``now``."""
+    """The last hour's start (UTC) at or before ``now``, for both digests: the daily job runs
+    every hour too and mails those whose local day starts in that hour (their time zone)."""
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return {"hourly": hour, "daily": hour.replace(hour=0)}
+    return {"hourly": hour, "daily": hour}
 
 
 class DigestClock:
