@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     retention_security_events_days: int = Field(
         default=365, ge=0, validation_alias="RETENTION_SECURITY_EVENTS_DAYS"
     )
+    # The projector's maintenance clock (partitions ahead, retention) once a day.
+    maintenance_enabled: bool = Field(default=True, validation_alias="MAINTENANCE_ENABLED")
     # Monthly partitions created this many months ahead by the maintenance job.
     partitions_ahead_months: int = Field(
         default=2, ge=1, le=24, validation_alias="PARTITIONS_AHEAD_MONTHS"

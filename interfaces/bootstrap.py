@@ -35,6 +35,8 @@ from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
+from interfaces.jobs.retention import maintain
+from interfaces.jobs.retention_schedule import MaintenanceClock
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
 from projections import files_queries, identity_queries
 from projections.base import Projection
@@ -133,6 +135,12 @@ def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispa
     )
 
 
+def make_maintenance_clock(settings: Settings) -> MaintenanceClock:
+    """Partitions ahead and retention, once a day (queued with Redis, run inline without)."""
+
+    return MaintenanceClock(settings, lambda: maintain(settings))
+
+
 def make_projector(
     database_url: str, settings: Settings, store: EventStore | None = None
 ) -> Projector:
@@ -144,7 +152,11 @@ def make_projector(
         store.mapper,
         batch_size=settings.projection_batch_size,
         policies=all_policies(store, settings),
-        services=[make_outbox_dispatcher(database_url, settings), DigestClock(settings)],
+        services=[
+            make_outbox_dispatcher(database_url, settings),
+            DigestClock(settings),
+            make_maintenance_clock(settings),
+        ],
     )
 
 
