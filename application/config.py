@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     )
     # The projector's maintenance clock (partitions ahead, retention) once a day.
     maintenance_enabled: bool = Field(default=True, validation_alias="MAINTENANCE_ENABLED")
+    # Workspace exports (application/exports.py) are kept this many days.
+    exports_ttl_days: int = Field(default=7, ge=1, le=365, validation_alias="EXPORTS_TTL_DAYS")
     # Monthly partitions created this many months ahead by the maintenance job.
     partitions_ahead_months: int = Field(
         default=2, ge=1, le=24, validation_alias="PARTITIONS_AHEAD_MONTHS"

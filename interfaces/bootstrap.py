@@ -11,12 +11,14 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import migrations
+from application.adapters.exports import ExportRecords
 from application.adapters.files_storage import open_scanner, open_storage
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
+from application.exports import ExportsService
 from application.files import FilesService, FileStoragePolicy, Storage
 from application.files_content import allowed_types
 from application.identity import IdentityService, PasswordHasher, Tokens
@@ -32,6 +34,7 @@ from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
+from interfaces.jobs.exports_schedule import DramatiqExports, ThreadExports
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
@@ -251,6 +254,28 @@ def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> 
     return make_identity(open_event_store(database_url, pool_size=pool_size), settings)
 
 
+def make_exports(
+    store: EventStore, settings: Settings, database_url: str, storage: Storage | None = None
+) -> ExportsService:
+    """Workspace exports: a dramatiq job with Redis, a thread of this process without."""
+    service = ExportsService(
+        ExportRecords(database_url),
+        storage or open_storage(settings),
+        NotificationsService(store, link_tokens(settings)),
+        ttl_days=settings.exports_ttl_days,
+    )
+    if settings.redis_url:
+        service.scheduler = DramatiqExports()
+    else:
+        service.scheduler = ThreadExports(lambda export_id: service.run(export_id=export_id))
+    return service
+
+
+def open_exports(settings: Settings, database_url: str, pool_size: int = 2) -> ExportsService:
+    """The exports service of a job worker, on its own event store."""
+    return make_exports(open_event_store(database_url, pool_size=pool_size), settings, database_url)
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -268,6 +293,7 @@ class Container:
     resources: ResourcesService
     milestones: MilestonesService
     notifications: NotificationsService
+    exports: ExportsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -307,6 +333,7 @@ async def open_container(
         resources=ResourcesService(store),
         milestones=MilestonesService(store),
         notifications=NotificationsService(store, link_tokens(settings)),
+        exports=make_exports(store, settings, database_url),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

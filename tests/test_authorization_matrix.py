@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import (
     authz_comments,
+    authz_exports,
     authz_files,
     authz_kanban,
     authz_milestones,
@@ -110,6 +111,7 @@ CASES += [
     *authz_resources.CASES,
     *authz_milestones.CASES,
     *authz_notifications.CASES,
+    *authz_exports.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

@@ -21,6 +21,7 @@ from interfaces.http import (
     audit,
     body_limit,
     comments,
+    exports,
     files,
     guard,
     health,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         notifications,
         milestones,
         milestones_templates,
+        exports,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

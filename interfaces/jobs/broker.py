@@ -31,6 +31,7 @@ JOB_MODULES: tuple[str, ...] = (
     "interfaces.jobs.time_tracking",
     "interfaces.jobs.notifications",
     "interfaces.jobs.retention",
+    "interfaces.jobs.exports",
 )
 
 # Every actor declared through @job, in declaration order.

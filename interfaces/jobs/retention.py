@@ -9,8 +9,11 @@ from datetime import UTC, datetime
 
 import structlog
 
+from application.adapters.exports import ExportRecords
+from application.adapters.files_storage import open_storage
 from application.adapters.retention import PostgresRetention, ensure_partitions
 from application.config import Settings
+from application.exports import purge_expired
 from application.retention import apply_rules, rules_from
 from interfaces.embedded import resolve_database_url
 from interfaces.jobs.broker import current_settings, job
@@ -35,6 +38,8 @@ def retain(settings: Settings, now: datetime | None = None) -> None:
         log.info(
             "maintenance.retention", target=o.target, rows=o.rows, partitions=list(o.partitions)
         )
+    gone = purge_expired(ExportRecords(url), open_storage(settings), now or datetime.now(UTC))
+    log.info("maintenance.exports", removed=gone)
 
 
 def maintain(settings: Settings) -> None:
