@@ -132,7 +132,8 @@ REALTIME = "realtime"  # bench/realtime.py: Socket.IO delivery, its own database
 REALTIME_RATE = os.environ.get("BENCH_REALTIME_RATE") or "10"  # card moves/s to 500 clients
 FILES = "files"  # bench/files.py: uploads and downloads on the local store, its own database
 NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS}  # run by run_separate_benchmarks
+BACKUP = "backup"  # bench/backup.py: worksync backup and restore of a generated log
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, BACKUP}  # run_separate_benchmarks
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -500,6 +501,9 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
     if REBUILD in which:
         log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
         results.append(run_script("rebuild.py", dict(os.environ)))
+    if BACKUP in which:
+        log("backup benchmark: bench/backup.py (BENCH_BACKUP_EVENTS, default 200,000)")
+        results.append(run_script("backup.py", dict(os.environ)))
     if FILES in which:
         log("files benchmark: bench/files.py, 1 MiB, 50 MB and 10 KiB files, local store")
         env = {**os.environ, "BENCH_SECONDS": str(seconds)}

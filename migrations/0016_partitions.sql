@@ -33,6 +33,9 @@ BEGIN
     END IF;
     -- The same lock an ATTACH would take on the default partition's rows: writers wait.
     EXECUTE format('LOCK TABLE %I.%I IN SHARE ROW EXCLUSIVE MODE', schema, parent);
+    IF to_regclass(format('%I.%I', schema, part)) IS NOT NULL THEN
+        RETURN false;  -- made meanwhile (another run, or a rebuild's swap)
+    END IF;
     EXECUTE format('CREATE TABLE %I.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
                    schema, part, schema, parent);
     EXECUTE format(
