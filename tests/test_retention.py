@@ -195,3 +195,23 @@ def test_the_growing_tables_are_partitioned_by_month_with_a_default(fresh_databa
         key = conn.execute("SELECT pg_get_partkeydef(%s::regclass)", (table,)).fetchone()[0]
         assert key == "RANGE (created_at)"
         assert conn.execute("SELECT to_regclass(%s)", (f"{table}_default",)).fetchone()[0]
+
+
+def test_the_maintenance_jobs_make_partitions_ahead_and_apply_retention(fresh_database_url):
+    from interfaces.jobs.retention import maintain
+
+    url = fresh_database_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        seed_security_state(conn)
+        conn.execute(
+            "UPDATE user_sessions SET expires_at = now() - interval '60 days'"
+            " WHERE expires_at < %s",
+            (NOW,),
+        )
+    settings = make_settings(url, partitions_ahead_months=4)
+    maintain(settings)
+    ahead = add_months(datetime.now(UTC).date().replace(day=1), 4)
+    with psycopg.connect(url) as conn:
+        names = [n for n, _ in month_partitions(conn, "notifications")]
+        assert f"notifications_p{ahead:%Y_%m}" in names
+        assert count(conn, "user_sessions") == 1
