@@ -22,6 +22,7 @@ class Action(StrEnum):
     WORKSPACE_DELETE = "workspace:delete"
     WORKSPACE_MEMBERS_MANAGE = "workspace:members:manage"
     WORKSPACE_MEMBERS_INVITE = "workspace:members:invite"
+    WORKSPACE_EXPORT = "workspace:export"  # the workspace export (application/exports.py)
     PROJECT_READ = "project:read"
     PROJECT_WRITE = "project:write"  # create, update, change status, manage project members
     PROJECT_DELETE = "project:delete"
@@ -58,6 +59,7 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.WORKSPACE_DELETE: frozenset({"owner"}),
     Action.WORKSPACE_MEMBERS_MANAGE: MANAGERS,
     Action.WORKSPACE_MEMBERS_INVITE: MANAGERS,
+    Action.WORKSPACE_EXPORT: MANAGERS,
     Action.PROJECT_READ: ALL_ROLES,
     Action.PROJECT_WRITE: WRITERS,
     Action.PROJECT_DELETE: MANAGERS,

@@ -88,6 +88,35 @@ class Settings(BaseSettings):
     app_url: str = Field(default="http://127.0.0.1:8000", validation_alias="APP_URL")
     jobs_namespace: str = Field(default="worksync", validation_alias="JOBS_NAMESPACE")
 
+    # Retention (application/retention.py): days kept, 0 = forever. Activities and
+    # notifications go a month's partition at a time (migrations/0016).
+    retention_activities_days: int = Field(
+        default=365, ge=0, validation_alias="RETENTION_ACTIVITIES_DAYS"
+    )
+    retention_notifications_days: int = Field(
+        default=180, ge=0, validation_alias="RETENTION_NOTIFICATIONS_DAYS"
+    )
+    retention_sessions_days: int = Field(
+        default=30, ge=0, validation_alias="RETENTION_SESSIONS_DAYS"
+    )
+    retention_reset_tokens_days: int = Field(
+        default=7, ge=0, validation_alias="RETENTION_RESET_TOKENS_DAYS"
+    )
+    retention_idempotency_days: int = Field(
+        default=1, ge=0, validation_alias="RETENTION_IDEMPOTENCY_DAYS"
+    )
+    retention_security_events_days: int = Field(
+        default=365, ge=0, validation_alias="RETENTION_SECURITY_EVENTS_DAYS"
+    )
+    # The projector's maintenance clock (partitions ahead, retention) once a day.
+    maintenance_enabled: bool = Field(default=True, validation_alias="MAINTENANCE_ENABLED")
+    # Workspace exports (application/exports.py) are kept this many days.
+    exports_ttl_days: int = Field(default=7, ge=1, le=365, validation_alias="EXPORTS_TTL_DAYS")
+    # Monthly partitions created this many months ahead by the maintenance job.
+    partitions_ahead_months: int = Field(
+        default=2, ge=1, le=24, validation_alias="PARTITIONS_AHEAD_MONTHS"
+    )
+
     # Read-your-writes: how long a command waits for its projections before answering 202.
     projection_wait_timeout: float = Field(default=5.0, validation_alias="PROJECTION_WAIT_TIMEOUT")
     projection_batch_size: int = Field(default=500, validation_alias="PROJECTION_BATCH_SIZE")

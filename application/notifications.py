@@ -489,6 +489,20 @@ class NotificationsService:
         one, as the read table has them); the policy mails it. ``value``: how many."""
         return self._change(user_id, lambda inbox: len(inbox.digest(until, items)))
 
+    def export_ready(
+        self, *, user_id: UUID, export_id: UUID, workspace_id: UUID, fmt: str
+    ) -> Saved:
+        """Tell who asked for a workspace export that it is ready (once per export)."""
+        data = _ids(export_id=export_id, workspace_id=workspace_id, format=fmt)
+        notice = Notice(
+            user_id, "export_ready", f"Your {fmt.upper()} workspace export is ready", None, data
+        )
+        return self._change(
+            user_id,
+            lambda inbox: inbox.deliver([item(notice, f"export:{export_id}")]),
+            create=True,
+        )
+
     def remind_due(
         self, *, kind: str, item_id: UUID, due: datetime, now: datetime | None = None
     ) -> Reminder:

@@ -134,7 +134,8 @@ FILES = "files"  # bench/files.py: uploads and downloads on the local store, its
 NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentioning 100 people
 TEMPLATES = "templates"  # bench/templates.py: search over 10,000 templates, a 200-task use
 ANALYTICS = "analytics"  # bench/analytics.py: 100,000 time entries, 20,000 tasks
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, TEMPLATES, ANALYTICS}
+BACKUP = "backup"  # bench/backup.py: worksync backup and restore of a generated log
+SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, TEMPLATES, ANALYTICS, BACKUP}
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -502,6 +503,9 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
     if REBUILD in which:
         log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
         results.append(run_script("rebuild.py", dict(os.environ)))
+    if BACKUP in which:
+        log("backup benchmark: bench/backup.py (BENCH_BACKUP_EVENTS, default 200,000)")
+        results.append(run_script("backup.py", dict(os.environ)))
     if FILES in which:
         log("files benchmark: bench/files.py, 1 MiB, 50 MB and 10 KiB files, local store")
         env = {**os.environ, "BENCH_SECONDS": str(seconds)}

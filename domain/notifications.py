@@ -30,6 +30,7 @@ NOTIFICATION_TYPES = (
     "milestone_completed",
     "milestone_overdue",
     "resource_conflict",
+    "export_ready",
 )
 DIGESTS = ("immediate", "hourly", "daily", "off")
 DEFAULT_PREFERENCES: dict[str, Any] = {

@@ -11,12 +11,14 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 import migrations
+from application.adapters.exports import ExportRecords
 from application.adapters.files_storage import open_scanner, open_storage
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
+from application.exports import ExportsService
 from application.files import FilesService, FileStoragePolicy, Storage
 from application.files_content import allowed_types
 from application.identity import IdentityService, PasswordHasher, Tokens
@@ -34,9 +36,12 @@ from application.templates_usage import TemplateUsagePolicy
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
+from interfaces.jobs.exports_schedule import DramatiqExports, ThreadExports
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
+from interfaces.jobs.retention import maintain
+from interfaces.jobs.retention_schedule import MaintenanceClock
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
 from projections import files_queries, identity_queries
 from projections.base import Projection
@@ -137,6 +142,12 @@ def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispa
     )
 
 
+def make_maintenance_clock(settings: Settings) -> MaintenanceClock:
+    """Partitions ahead and retention, once a day (queued with Redis, run inline without)."""
+
+    return MaintenanceClock(settings, lambda: maintain(settings))
+
+
 def make_projector(
     database_url: str, settings: Settings, store: EventStore | None = None
 ) -> Projector:
@@ -148,7 +159,11 @@ def make_projector(
         store.mapper,
         batch_size=settings.projection_batch_size,
         policies=all_policies(store, settings),
-        services=[make_outbox_dispatcher(database_url, settings), DigestClock(settings)],
+        services=[
+            make_outbox_dispatcher(database_url, settings),
+            DigestClock(settings),
+            make_maintenance_clock(settings),
+        ],
     )
 
 
@@ -249,6 +264,28 @@ def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> 
     return make_identity(open_event_store(database_url, pool_size=pool_size), settings)
 
 
+def make_exports(
+    store: EventStore, settings: Settings, database_url: str, storage: Storage | None = None
+) -> ExportsService:
+    """Workspace exports: a dramatiq job with Redis, a thread of this process without."""
+    service = ExportsService(
+        ExportRecords(database_url),
+        storage or open_storage(settings),
+        NotificationsService(store, link_tokens(settings)),
+        ttl_days=settings.exports_ttl_days,
+    )
+    if settings.redis_url:
+        service.scheduler = DramatiqExports()
+    else:
+        service.scheduler = ThreadExports(lambda export_id: service.run(export_id=export_id))
+    return service
+
+
+def open_exports(settings: Settings, database_url: str, pool_size: int = 2) -> ExportsService:
+    """The exports service of a job worker, on its own event store."""
+    return make_exports(open_event_store(database_url, pool_size=pool_size), settings, database_url)
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -267,6 +304,7 @@ class Container:
     milestones: MilestonesService
     notifications: NotificationsService
     templates: TemplatesService
+    exports: ExportsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -307,6 +345,7 @@ async def open_container(
         milestones=MilestonesService(store),
         notifications=NotificationsService(store, link_tokens(settings)),
         templates=TemplatesService(store),
+        exports=make_exports(store, settings, database_url),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

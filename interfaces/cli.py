@@ -350,5 +350,122 @@ def projections_skip(
     )
 
 
+# Backup and restore (interfaces/backup.py, interfaces/backup_restore.py) ---------------------
+
+
+@app.command("backup")
+def backup_command(
+    path: Annotated[str, typer.Argument(help="Directory to write (new or empty)")],
+) -> None:
+    """Back up the event log and the tables no projection rebuilds, from one consistent
+    snapshot: gzip'd COPY streams, a manifest and SHA-256 checksums."""
+    from interfaces.backup import backup
+
+    try:
+        report = backup(_database_url(), path)
+    except FileExistsError as e:
+        console.print(f"[red]{e}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    rows = sum(report.tables.values())
+    console.print(
+        f"backup written to {report.path}: log head {report.head}, {len(report.tables)}"
+        f" tables, {rows:,} rows, {report.bytes:,} bytes",
+        soft_wrap=True,
+    )
+
+
+@app.command("restore")
+def restore_command(
+    path: Annotated[str, typer.Argument(help="A directory written by `worksync backup`")],
+    jobs: Annotated[int, typer.Option(min=1, help="Processes for the rebuild")] = 1,
+) -> None:
+    """Restore a backup into an EMPTY database: verify checksums, migrate, load the log and
+    security tables, start every policy at the restored head (nothing is sent again), and
+    rebuild every projection."""
+    from interfaces.backup_restore import BackupInvalid, DatabaseNotEmpty, restore
+
+    try:
+        report = restore(
+            _database_url(),
+            path,
+            migrate=migrate,
+            mapper_factory=event_mapper,
+            policy_names=POLICY_NAMES,
+            jobs=jobs,
+        )
+    except (BackupInvalid, DatabaseNotEmpty) as e:
+        console.print(f"[red]{e}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    behind = {n: p for n, p in report.policies.items() if p < report.head}
+    console.print(
+        f"restored log head {report.head}: {sum(report.tables.values()):,} rows in"
+        f" {len(report.tables)} tables; {len(report.rebuilt)} projections rebuilt",
+        soft_wrap=True,
+    )
+    if behind:
+        console.print(
+            "policies started at the head although they were behind at the backup (their"
+            f" reactions to those events are not repeated): {behind}",
+            soft_wrap=True,
+        )
+
+
+# Retention and partitions (application/retention.py, interfaces/jobs/retention.py) -----------
+
+
+@app.command("retention")
+def retention_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would go; remove nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Apply the retention rules (RETENTION_*_DAYS) now, or say what they would remove."""
+    from datetime import UTC, datetime
+
+    from application.adapters.retention import PostgresRetention
+    from application.retention import apply_rules, rules_from
+
+    outcomes = apply_rules(
+        PostgresRetention(_database_url()),
+        rules_from(get_settings()),
+        datetime.now(UTC),
+        dry_run=dry_run,
+    )
+    if as_json:
+        for o in outcomes:
+            typer.echo(
+                json.dumps(
+                    {
+                        "target": o.target,
+                        "cutoff": o.cutoff.isoformat(),
+                        "rows": o.rows,
+                        "partitions": list(o.partitions),
+                        "dry_run": dry_run,
+                    }
+                )
+            )
+        return
+    table = Table("target", "older than", "rows" + (" (would go)" if dry_run else ""), "partitions")
+    for o in outcomes:
+        table.add_row(
+            o.target, o.cutoff.isoformat(timespec="seconds"), str(o.rows), ", ".join(o.partitions)
+        )
+    Console().print(table)
+
+
+@app.command("partitions")
+def partitions_command() -> None:
+    """Create the monthly partitions ahead (PARTITIONS_AHEAD_MONTHS), as the scheduled job does."""
+    from datetime import UTC, datetime
+
+    from application.adapters.retention import ensure_partitions
+
+    created = ensure_partitions(
+        _database_url(), datetime.now(UTC), get_settings().partitions_ahead_months
+    )
+    console.print(f"partitions created: {', '.join(created) or 'none (up to date)'}")
+
+
 def main() -> None:
     app()

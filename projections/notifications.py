@@ -17,7 +17,7 @@ INSERT = (
     "INSERT INTO notifications (id, workspace_id, user_id, type, title, message, data,"
     " is_read, read_at, version, created_at, in_app, email, position)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, false, NULL, 1, %s, %s, %s, %s)"
-    " ON CONFLICT (id) DO NOTHING"
+    " ON CONFLICT (id, created_at) DO NOTHING"
 )
 PREFERENCES = (
     "INSERT INTO notification_preferences (user_id, in_app, email, digest, digest_until,"

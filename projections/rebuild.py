@@ -34,6 +34,7 @@ from projections.base import Projection
 from projections.control import parked_positions
 from projections.engine import CONTROL_CHANNEL, PROGRESS_CHANNEL, Row, log_head, read_events
 from projections.rebuild_decoding import fast_mapper
+from projections.rebuild_partitions import create_shadow, move_partitions, partition_key, set_logged
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 10_000
@@ -174,12 +175,16 @@ def _create_shadow_tables(conn: Connection, projection: Projection, schema: str)
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
     for table in projection.tables:
         later = table in projection.append_only
-        conn.execute(
-            sql.SQL(
-                "CREATE UNLOGGED TABLE {}.{} (LIKE public.{} INCLUDING DEFAULTS INCLUDING"
-                " CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY)"
-            ).format(ident, sql.Identifier(table), sql.Identifier(table))
-        )
+        key = partition_key(conn, table)
+        if key:  # partitioned (migrations/0016): the same partitions, unlogged
+            create_shadow(conn, schema, table, key)
+        else:
+            conn.execute(
+                sql.SQL(
+                    "CREATE UNLOGGED TABLE {}.{} (LIKE public.{} INCLUDING DEFAULTS INCLUDING"
+                    " CONSTRAINTS INCLUDING GENERATED INCLUDING IDENTITY)"
+                ).format(ident, sql.Identifier(table), sql.Identifier(table))
+            )
         # Primary keys and unique constraints, under their live names.
         constraints = conn.execute(
             "SELECT conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
@@ -205,7 +210,10 @@ def _create_shadow_tables(conn: Connection, projection: Projection, schema: str)
         for index_name, definition in indexes:
             later = table in projection.append_only or index_name in projection.deferred_indexes
             rewritten = re.sub(
-                r" ON public\.(\S+) ", lambda m: f" ON {schema}.{m.group(1)} ", definition, count=1
+                r" ON (?:ONLY )?public\.(\S+) ",
+                lambda m: f" ON {schema}.{m.group(1)} ",
+                definition,
+                count=1,
             )
             if later:
                 deferred.append(rewritten)
@@ -233,6 +241,7 @@ def _swap(cur: Cursor, projection: Projection, position: int) -> None:
         cur.execute(sql.SQL("LOCK TABLE public.{} IN ACCESS EXCLUSIVE MODE").format(t))
         cur.execute(sql.SQL("DROP TABLE public.{}").format(t))
         cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA public").format(schema, t))
+        move_partitions(cur, shadow_schema(name), table)
     cur.execute(sql.SQL("DROP SCHEMA {}").format(schema))
     cur.execute(
         "INSERT INTO projection_tracking (name, position) VALUES (%s, %s)"
@@ -315,8 +324,7 @@ def bulk_replay(
             with conn.transaction():  # logged from here on, then indexed
                 for p in projections:
                     for table in p.tables:
-                        ident = sql.Identifier(shadow_schema(p.name), table)
-                        cur.execute(sql.SQL("ALTER TABLE {} SET LOGGED").format(ident))
+                        set_logged(cur, shadow_schema(p.name), table)
                 for ddl in deferred:
                     cur.execute(ddl)
     spent = dict(zip(names, replayer.apply_seconds, strict=True))

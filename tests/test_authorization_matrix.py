@@ -11,6 +11,7 @@ import pytest
 from tests.support import (
     authz_analytics,
     authz_comments,
+    authz_exports,
     authz_files,
     authz_kanban,
     authz_milestones,
@@ -114,6 +115,7 @@ CASES += [
     *authz_notifications.CASES,
     *authz_templates.CASES,
     *authz_analytics.CASES,
+    *authz_exports.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

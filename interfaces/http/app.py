@@ -22,6 +22,7 @@ from interfaces.http import (
     audit,
     body_limit,
     comments,
+    exports,
     files,
     guard,
     health,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         milestones_templates,
         templates,
         analytics,
+        exports,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

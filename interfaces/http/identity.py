@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from application.adapters.sessions import Client
 from application.errors import Unauthorized
+from application.exports_format import plain
 from domain.identity import User
 from interfaces.bootstrap import Container
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
@@ -209,4 +210,5 @@ async def export_me(caller: CurrentUser, container: ContainerDep, conn: Conn) ->
         lambda: container.identity.sessions.export(user_id=caller.id)
     )
     history = await to_thread.run_sync(lambda: container.identity.history(user_id=caller.id))
-    return {**data, **security, "events": history}
+    # Rendered as the workspace export renders the same values (application/exports_format.py).
+    return plain({**data, **security, "events": history})

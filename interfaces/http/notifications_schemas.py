@@ -21,6 +21,7 @@ NotificationType = Literal[
     "milestone_completed",
     "milestone_overdue",
     "resource_conflict",
+    "export_ready",
 ]
 Digest = Literal["immediate", "hourly", "daily", "off"]
 Order = Literal["unread", "time"]
@@ -81,6 +82,7 @@ class TypeSwitches(NoNulls):
     milestone_completed: StrictBool | None = None
     milestone_overdue: StrictBool | None = None
     resource_conflict: StrictBool | None = None
+    export_ready: StrictBool | None = None
 
     def changes(self) -> dict[str, bool]:
         return self.model_dump(exclude_unset=True)

@@ -30,6 +30,8 @@ JOB_MODULES: tuple[str, ...] = (
     "interfaces.jobs.mail",
     "interfaces.jobs.time_tracking",
     "interfaces.jobs.notifications",
+    "interfaces.jobs.retention",
+    "interfaces.jobs.exports",
 )
 
 # Every actor declared through @job, in declaration order.

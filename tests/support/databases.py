@@ -55,6 +55,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "projection_wait_timeout": 10.0,
         "log_level": "warning",
         "rate_limit_enabled": False,  # tests/test_rate_limits.py covers the limits
+        "maintenance_enabled": False,  # tests/test_retention.py runs it
     }
     values.update(overrides)
     return Settings(**values)
