@@ -136,6 +136,19 @@ class Settings(BaseSettings):
     )
     clamd_url: str | None = Field(default=None, validation_alias="CLAMD_URL")
 
+    # Operations (README "Deployment"): a streaming read replica for the API's queries
+    # (commands and their read-your-writes wait stay on DATABASE_URL); Prometheus /metrics,
+    # guarded by a bearer token, or served on an internal address only; Sentry.
+    database_read_url: str | None = Field(default=None, validation_alias="DATABASE_READ_URL")
+    metrics_enabled: bool = Field(default=True, validation_alias="METRICS_ENABLED")
+    metrics_token: str | None = Field(default=None, validation_alias="METRICS_TOKEN")
+    metrics_bind: str | None = Field(default=None, validation_alias="METRICS_BIND")
+    sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    sentry_environment: str | None = Field(default=None, validation_alias="SENTRY_ENVIRONMENT")
+    sentry_traces_sample_rate: float = Field(
+        default=0.0, ge=0, le=1, validation_alias="SENTRY_TRACES_SAMPLE_RATE"
+    )
+
     @field_validator("jwt_expires_in", "jwt_refresh_expires_in", mode="before")
     @classmethod
     def _duration(cls, value: str | int) -> int:

@@ -43,7 +43,7 @@ from projections.kanban_queries import BoardDocuments
 from projections.outbox import OutboxDispatcher
 from projections.policy import Policy
 from projections.registry import affected_by, all_projections
-from projections.waiter import ProjectionWaiter
+from projections.waiter import ProjectionWaiter, ReplicaWaiter
 
 
 def open_event_store(
@@ -261,6 +261,15 @@ class Container:
     boards: BoardDocuments
     projections: list[Projection] = field(default_factory=all_projections)
     projector: Projector | None = None
+    # DATABASE_READ_URL: the API's queries on a streaming replica (``pool`` stays on the
+    # primary: idempotency keys, real-time catch-up, /ready), commands wait for it too.
+    replica_pool: AsyncConnectionPool | None = None
+    replica: ReplicaWaiter | None = None
+
+    @property
+    def read_pool(self) -> AsyncConnectionPool:
+        """Where the API's queries go: the replica when configured, else the primary."""
+        return self.replica_pool or self.pool
 
     def affected(self, topics: frozenset[str]) -> list[str]:
         return affected_by(topics, self.projections)
@@ -279,6 +288,10 @@ async def open_container(
         projector = make_projector(database_url, settings, store)
         projector.start()
     await waiter.start()
+    replica_pool = replica = None
+    if settings.database_read_url:
+        replica_pool = await open_read_pool(settings.database_read_url, settings.db_pool_size)
+        replica = ReplicaWaiter(replica_pool)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -297,8 +310,12 @@ async def open_container(
         notifications=NotificationsService(store, link_tokens(settings)),
         pool=pool,
         waiter=waiter,
-        boards=BoardDocuments(waiter.positions),
+        # On a replica a document is tagged with the position the replica shows (read
+        # before it), not the primary's: the replica may not have applied that one yet.
+        boards=BoardDocuments(None if replica else waiter.positions),
         projector=projector,
+        replica_pool=replica_pool,
+        replica=replica,
     )
 
 
@@ -307,6 +324,8 @@ async def close_container(container: Container) -> None:
     if container.projector:
         container.projector.stop()
     await container.pool.close()
+    if container.replica_pool is not None:
+        await container.replica_pool.close()
     container.store.close()
 
 

@@ -28,6 +28,7 @@ from interfaces.http import (
     identity,
     identity_users,
     kanban,
+    metrics,
     milestones,
     milestones_templates,
     notifications,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app.add_middleware(guard.Guard)  # ...and errors in the middlewares above, still with ids
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
+    metrics.install(app, settings, settings.database_url)  # outermost: 429s and 413s counted
     return app
 
 

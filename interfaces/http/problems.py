@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.config import ConfigError
-from application.errors import ApplicationError
+from application.errors import ApplicationError, Forbidden
+from application.security_log import security_event
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://worksync.dev/problems/"
@@ -74,6 +75,16 @@ def allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApplicationError)
     async def application_error(request: Request, exc: ApplicationError) -> JSONResponse:
+        if isinstance(exc, Forbidden):
+            security_event(
+                "permission_denied",
+                workspace_id=exc.workspace_id
+                or request.path_params.get("workspace_id")
+                or request.query_params.get("workspace_id"),
+                method=request.method,
+                path=request.url.path,
+                detail=exc.detail,
+            )
         return problem(
             exc.status,
             exc.detail,
