@@ -18,6 +18,7 @@ from rich.table import Table
 
 from application.config import ConfigError, get_settings
 from application.errors import NotFound
+from interfaces import metrics
 from interfaces.bootstrap import (
     POLICY_NAMES,
     make_projector,
@@ -96,6 +97,7 @@ def serve(
         log.info("no in-process projector (--no-projector): a `worksync projector` must run")
     os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if with_projector else "0"
     os.environ["WORKSYNC_REALTIME_EMITTER"] = "1" if realtime_emitter else "0"
+    metrics.prepare_multiprocess(workers)  # workers count into one folder (multiprocess)
     uvicorn.run(
         "interfaces.http.app:app_factory",
         factory=True,

@@ -50,11 +50,24 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started
-            )
+            metrics.REQUEST_SECONDS.labels(
+                scope["method"], route_template(scope), str(status)
+            ).observe(time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template with its router's prefix (``scope["route"]`` is
+    the route as its router declared it: ``/workspaces/{workspace_id}``; the prefix is the
+    raw path's leading segments, which hold no ids), or ``unmatched``."""
+    path = getattr(scope.get("route"), "path", None)
+    if not path:
+        return "unmatched"
+    segments = scope["path"].split("/")
+    declared = path.count("/")
+    if declared >= len(segments):
+        return path
+    prefix = "/".join(segments[: len(segments) - declared])
+    return prefix + path if prefix not in ("", "/") else path
 
 
 def _authorized(settings: Settings, authorization: str | None) -> bool:

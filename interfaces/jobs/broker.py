@@ -21,6 +21,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from application.config import Settings, get_settings
+from interfaces import metrics
+from interfaces.jobs.metrics import JobMetrics
 
 log = structlog.get_logger("jobs")
 
@@ -77,6 +79,7 @@ def configure_broker(settings: Settings) -> dramatiq.Broker:
     else:
         # No Redis: nothing is queued (make_mailer logs mail instead of enqueueing it).
         broker = StubBroker()
+    broker.add_middleware(JobMetrics())
     _broker, _settings = broker, settings
     dramatiq.set_broker(broker)
     for actor in ACTORS:
@@ -89,6 +92,8 @@ def _work(settings: Settings, threads: int, stop: threading.Event) -> None:
     broker = configure_broker(settings)
     if not isinstance(broker, RedisBroker):
         raise RuntimeError("the job worker needs REDIS_URL (a Redis job queue)")
+    if settings.metrics_enabled and settings.metrics_bind:  # one process gets the address
+        metrics.serve_internal(settings.metrics_bind, None)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     log.info("worker.started", threads=threads, namespace=settings.jobs_namespace)
@@ -144,6 +149,7 @@ def run_worker(
         if processes <= 1:
             _work(settings, threads, stop)
         else:
+            metrics.prepare_multiprocess(processes)  # the children count into one folder
             _supervise(settings, processes, threads, stop)
 
 
