@@ -90,10 +90,10 @@ class RateLimited(TooManyRequests):
         self.limit = limit  # which limit: login_ip, login_account, forgot_password...
 
 
-def count_block(limit: str, path: str, ip: str | None) -> None:
+def count_block(limit: str, path: str, ip: str | None, user_id: str | None = None) -> None:
     """A request refused with 429: counted, and logged as a security event."""
     metrics.RATE_LIMITED.labels(limit).inc()
-    security_event("rate_limit_blocked", limit=limit, path=path, ip=ip)
+    security_event("rate_limit_blocked", user_id=user_id, limit=limit, path=path, ip=ip)
 
 
 def storage_uri(redis_url: str | None) -> str:
@@ -319,7 +319,7 @@ class RateLimitMiddleware:
         over = [(u, check) for u, check in zip(usages, checks, strict=False) if not u.allowed]
         if over:
             usage, (_, (limit, _key)) = max(over, key=lambda pair: pair[0].reset)
-            count_block(limit, scope["path"], client_ip(scope))
+            count_block(limit, scope["path"], client_ip(scope), user)
             response = problem(
                 429,
                 "too many requests; slow down and retry after the Retry-After delay",
