@@ -16,6 +16,7 @@ from application.config import Settings, get_settings
 from interfaces import realtime
 from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
+from interfaces.error_reporting import init_error_reporting
 from interfaces.http import (
     activities,
     audit,
@@ -63,6 +64,7 @@ class GZipExceptFiles(GZipMiddleware):
 def create_app(settings: Settings | None = None, *, with_projector: bool = True) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe()
+    init_error_reporting(settings, "api")  # Sentry, when SENTRY_DSN is set
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

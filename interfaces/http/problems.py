@@ -6,6 +6,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sentry_sdk
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -122,6 +123,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
+        sentry_sdk.capture_exception(exc)  # a no-op unless SENTRY_DSN is set
         return problem(
             500, "an unexpected error occurred", code="internal", instance=request.url.path
         )

@@ -22,6 +22,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from application.config import Settings, get_settings
 from interfaces import metrics
+from interfaces.error_reporting import init_error_reporting
 from interfaces.jobs.metrics import JobMetrics
 
 log = structlog.get_logger("jobs")
@@ -89,6 +90,7 @@ def configure_broker(settings: Settings) -> dramatiq.Broker:
 
 
 def _work(settings: Settings, threads: int, stop: threading.Event) -> None:
+    init_error_reporting(settings, "worker")  # before the broker: dramatiq's integration
     broker = configure_broker(settings)
     if not isinstance(broker, RedisBroker):
         raise RuntimeError("the job worker needs REDIS_URL (a Redis job queue)")
