@@ -26,6 +26,7 @@ from interfaces.bootstrap import (
     open_event_store,
     open_identity,
 )
+from interfaces.doctor import run_checks
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
 from projections import control
@@ -334,6 +335,23 @@ def projections_skip(
         + ("; it runs again" if resumed else ""),
         soft_wrap=True,
     )
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the configuration, database, read replica, Redis, storage, SMTP and projection
+    lag, and say what to fix; exit 1 when a check failed."""
+    results = run_checks(get_settings, _names(), POLICY_NAMES)
+    if as_json:
+        typer.echo(json.dumps([c.to_json() for c in results]))
+    else:
+        table = Table("check", "status", "detail", "fix")
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}
+        for c in results:
+            table.add_row(c.name, f"[{colour[c.status]}]{c.status}[/]", c.detail, c.fix)
+        Console().print(table)
+    if any(c.status == "fail" for c in results):
+        raise typer.Exit(1)
 
 
 def main() -> None:
