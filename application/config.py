@@ -8,8 +8,9 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
-DEFAULT_JWT_REFRESH_SECRET = "dev-only-refresh-secret-change-me-0123456789"  # noqa: S105
+# Development defaults, refused in production by check_safe (nosec: not real secrets).
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105 # nosec B105
+DEFAULT_JWT_REFRESH_SECRET = "dev-only-refresh-secret-change-me-0123456789"  # noqa: S105 # nosec B105
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
