@@ -40,6 +40,8 @@ from projections.engine import log_head
 
 log = structlog.get_logger("metrics")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(MULTIPROC_ENV):  # any process counts into it: the folder must exist
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 
 REQUEST_SECONDS = Histogram(
     "worksync_http_request_duration_seconds",

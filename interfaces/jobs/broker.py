@@ -148,10 +148,10 @@ def run_worker(
         raise RuntimeError("the job worker needs REDIS_URL (a Redis job queue)")
     stop = stop or threading.Event()
     with _stop_on_signals(stop):
+        metrics.prepare_multiprocess(processes)  # the children count into one folder
         if processes <= 1:
             _work(settings, threads, stop)
         else:
-            metrics.prepare_multiprocess(processes)  # the children count into one folder
             _supervise(settings, processes, threads, stop)
 
 
