@@ -31,6 +31,7 @@ from application.resources_policy import WorkloadPolicy
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
+from interfaces.error_reporting import init_error_reporting
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
@@ -137,6 +138,7 @@ def make_projector(
     database_url: str, settings: Settings, store: EventStore | None = None
 ) -> Projector:
     """The projections, the policies, and the outbox dispatcher, in one runner."""
+    init_error_reporting(settings, "projector")  # Sentry, when SENTRY_DSN is set
     store = store or open_event_store(database_url, pool_size=2)
     return Projector(
         all_projections(),

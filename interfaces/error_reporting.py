@@ -60,6 +60,8 @@ def init_error_reporting(settings: Settings, component: str) -> bool:
     """Start reporting to Sentry when ``SENTRY_DSN`` is set; True when it did."""
     if not settings.sentry_dsn:
         return False
+    if sentry_sdk.get_client().dsn:  # set up already: e.g. the API's in-process projector
+        return True
     with warnings.catch_warnings():
         # sentry-sdk 2.5x+ prefers ``data_collection``; send_default_pii=False still means
         # the same (no user info, cookies, bodies) on every version this project accepts.

@@ -178,3 +178,12 @@ def test_scrub_keeps_only_what_is_not_personal():
     assert "abcdefghijklmnop" not in clean["message"]
     assert "pw@" not in json.dumps(clean["breadcrumbs"])
     assert "server_name" not in clean
+
+
+def test_a_process_reports_as_its_first_component(sentry):
+    settings = make_settings("postgresql://unused@127.0.0.1/unused", sentry_dsn=sentry.dsn)
+    assert init_error_reporting(settings, "api")
+    assert init_error_reporting(settings, "projector")  # the API's in-process projector
+    sentry_sdk.capture_exception(RuntimeError("once"))
+    [event] = wait_for_events(sentry)
+    assert event["tags"]["component"] == "api"
