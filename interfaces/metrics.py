@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -91,6 +92,7 @@ def prepare_multiprocess(workers: int) -> str | None:
     if workers > 1:
         folder = tempfile.mkdtemp(prefix="worksync-metrics-")
         os.environ[MULTIPROC_ENV] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # when the parent ends
         return folder
     return None
 

@@ -218,3 +218,19 @@ def test_jobs_are_counted_per_actor_and_outcome():
     assert grew("flaky_metrics_job", "success") == 1
     assert grew("doomed_metrics_job", "failure") == 1
     assert grew("doomed_metrics_job", "success") == 0
+
+
+def test_several_workers_without_a_folder_get_a_temporary_one(monkeypatch, tmp_path: Path):
+    from interfaces.metrics import MULTIPROC_ENV, prepare_multiprocess
+
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    assert prepare_multiprocess(1) is None
+    assert MULTIPROC_ENV not in os.environ
+    folder = prepare_multiprocess(2)
+    assert folder is not None
+    assert os.environ[MULTIPROC_ENV] == folder
+    assert os.path.isdir(folder)
+    given = tmp_path / "given"
+    monkeypatch.setenv(MULTIPROC_ENV, str(given))
+    assert prepare_multiprocess(1) == str(given)
+    assert given.is_dir()
