@@ -7,9 +7,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from application import config
@@ -153,3 +155,26 @@ def test_a_replica_that_is_not_a_standby_is_pointed_out(monkeypatch, database_ur
     assert code == 0  # a warning is not a failure
     assert statuses(checks, "read replica") == ["warn"]
     assert "not a standby" in checks["read replica"][0]["detail"]
+
+
+def test_the_s3_bucket_is_checked(monkeypatch):
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = {
+            "S3_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint,
+                     aws_access_key_id="testing", aws_secret_access_key="testing",
+                     ).create_bucket(Bucket="doctor-files")  # fmt: skip
+        _, found = doctor(monkeypatch, S3_BUCKET_NAME="doctor-files", **s3)
+        assert statuses(found, "storage") == ["ok"]
+        _, missing = doctor(monkeypatch, S3_BUCKET_NAME="no-such-bucket", **s3)
+        assert statuses(missing, "storage") == ["fail"]
+        assert "create the bucket" in missing["storage"][0]["fix"]
+    finally:
+        server.stop()
