@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKERS ?= 2
 
-.PHONY: run test lint bench fuzz clean install
+.PHONY: run test lint bench fuzz clean install audit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r domain application projections interfaces migrations
 
 test: lint
 	$(BIN)/pytest -n $(WORKERS) -p no:cacheprovider --cov --cov-report=term
+
+# Known vulnerabilities in the installed dependencies (asks the PyPI advisory database: needs
+# the network, so it is not part of `make test`). The project itself is skipped (not on PyPI).
+audit: $(STAMP)
+	$(BIN)/pip-audit --progress-spinner off --skip-editable
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from application.adapters.store import EventStore
 from application.authorization import Action, authorize
-from application.errors import NotFound
+from application.errors import Forbidden, NotFound
 from domain.projects import Project
 from domain.workspaces import Workspace
 
@@ -23,7 +23,11 @@ def role_in(store: EventStore, workspace_id: UUID, user_id: UUID) -> str | None:
 def require(store: EventStore, workspace_id: UUID, user_id: UUID, action: Action, what: str) -> str:
     """The caller's role, or NotFound (outsider) / Forbidden (role lacks the action)."""
     role = role_in(store, workspace_id, user_id)
-    authorize(role, action, what=what)
+    try:
+        authorize(role, action, what=what)
+    except Forbidden as denied:
+        denied.workspace_id = workspace_id  # for the security log, not the answer
+        raise
     assert role is not None
     return role
 

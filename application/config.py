@@ -8,8 +8,9 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105
-DEFAULT_JWT_REFRESH_SECRET = "dev-only-refresh-secret-change-me-0123456789"  # noqa: S105
+# Development defaults, refused in production by check_safe (nosec: not real secrets).
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"  # noqa: S105 # nosec B105
+DEFAULT_JWT_REFRESH_SECRET = "dev-only-refresh-secret-change-me-0123456789"  # noqa: S105 # nosec B105
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -164,6 +165,19 @@ class Settings(BaseSettings):
         default=True, validation_alias="FILES_PRESIGNED_REDIRECT"
     )
     clamd_url: str | None = Field(default=None, validation_alias="CLAMD_URL")
+
+    # Operations (README "Deployment"): a streaming read replica for the API's queries
+    # (commands and their read-your-writes wait stay on DATABASE_URL); Prometheus /metrics,
+    # guarded by a bearer token, or served on an internal address only; Sentry.
+    database_read_url: str | None = Field(default=None, validation_alias="DATABASE_READ_URL")
+    metrics_enabled: bool = Field(default=True, validation_alias="METRICS_ENABLED")
+    metrics_token: str | None = Field(default=None, validation_alias="METRICS_TOKEN")
+    metrics_bind: str | None = Field(default=None, validation_alias="METRICS_BIND")
+    sentry_dsn: str | None = Field(default=None, validation_alias="SENTRY_DSN")
+    sentry_environment: str | None = Field(default=None, validation_alias="SENTRY_ENVIRONMENT")
+    sentry_traces_sample_rate: float = Field(
+        default=0.0, ge=0, le=1, validation_alias="SENTRY_TRACES_SAMPLE_RATE"
+    )
 
     @field_validator("jwt_expires_in", "jwt_refresh_expires_in", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ class Unauthorized(ApplicationError):
 
 class Forbidden(ApplicationError):
     status, code, title = 403, "forbidden", "Not allowed for your role"
+    workspace_id: Any = None  # the workspace where it was denied (security log), if known
 
 
 class NotFound(ApplicationError):

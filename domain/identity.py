@@ -12,6 +12,7 @@ from domain.shared import Gone, RuleBroken, name_based_id
 
 USER_ROLES = ("admin", "member")
 ERASED_NAME = "Deleted user"
+ERASED_HASH = ""  # an erased account's password hash: no password matches it
 
 
 def normalize_email(email: str) -> str:
@@ -77,7 +78,7 @@ class User(Aggregate):
         self.email = erased_email(self.id)
         self.name = ERASED_NAME
         self.avatar_url = None
-        self.password_hash = ""
+        self.password_hash = ERASED_HASH
 
 
 class EmailIndex(Aggregate):

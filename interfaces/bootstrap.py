@@ -35,6 +35,7 @@ from application.templates import TemplatesService
 from application.templates_usage import TemplateUsagePolicy
 from application.time_tracking import TimeTrackingService
 from application.workspaces import WorkspaceService
+from interfaces.error_reporting import init_error_reporting
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.exports_schedule import DramatiqExports, ThreadExports
 from interfaces.jobs.files import OutboxFiles
@@ -50,7 +51,7 @@ from projections.kanban_queries import BoardDocuments
 from projections.outbox import OutboxDispatcher
 from projections.policy import Policy
 from projections.registry import affected_by, all_projections
-from projections.waiter import ProjectionWaiter
+from projections.waiter import ProjectionWaiter, ReplicaWaiter
 
 
 def open_event_store(
@@ -152,6 +153,7 @@ def make_projector(
     database_url: str, settings: Settings, store: EventStore | None = None
 ) -> Projector:
     """The projections, the policies, and the outbox dispatcher, in one runner."""
+    init_error_reporting(settings, "projector")  # Sentry, when SENTRY_DSN is set
     store = store or open_event_store(database_url, pool_size=2)
     return Projector(
         all_projections(),
@@ -310,6 +312,15 @@ class Container:
     boards: BoardDocuments
     projections: list[Projection] = field(default_factory=all_projections)
     projector: Projector | None = None
+    # DATABASE_READ_URL: the API's queries on a streaming replica (``pool`` stays on the
+    # primary: idempotency keys, real-time catch-up, /ready), commands wait for it too.
+    replica_pool: AsyncConnectionPool | None = None
+    replica: ReplicaWaiter | None = None
+
+    @property
+    def read_pool(self) -> AsyncConnectionPool:
+        """Where the API's queries go: the replica when configured, else the primary."""
+        return self.replica_pool or self.pool
 
     def affected(self, topics: frozenset[str]) -> list[str]:
         return affected_by(topics, self.projections)
@@ -328,6 +339,10 @@ async def open_container(
         projector = make_projector(database_url, settings, store)
         projector.start()
     await waiter.start()
+    replica_pool = replica = None
+    if settings.database_read_url:
+        replica_pool = await open_read_pool(settings.database_read_url, settings.db_pool_size)
+        replica = ReplicaWaiter(replica_pool)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -348,8 +363,12 @@ async def open_container(
         exports=make_exports(store, settings, database_url),
         pool=pool,
         waiter=waiter,
-        boards=BoardDocuments(waiter.positions),
+        # On a replica a document is tagged with the position the replica shows (read
+        # before it), not the primary's: the replica may not have applied that one yet.
+        boards=BoardDocuments(None if replica else waiter.positions),
         projector=projector,
+        replica_pool=replica_pool,
+        replica=replica,
     )
 
 
@@ -358,6 +377,8 @@ async def close_container(container: Container) -> None:
     if container.projector:
         container.projector.stop()
     await container.pool.close()
+    if container.replica_pool is not None:
+        await container.replica_pool.close()
     container.store.close()
 
 

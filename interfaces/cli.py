@@ -19,6 +19,7 @@ from rich.table import Table
 from application.config import ConfigError, get_settings
 from application.errors import NotFound
 from application.templates_builtin import BUILTIN_TEMPLATES
+from interfaces import metrics
 from interfaces.bootstrap import (
     POLICY_NAMES,
     make_projector,
@@ -27,6 +28,7 @@ from interfaces.bootstrap import (
     open_identity,
     open_templates,
 )
+from interfaces.doctor import run_checks
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
 from projections import control
@@ -100,6 +102,7 @@ def serve(
         log.info("no in-process projector (--no-projector): a `worksync projector` must run")
     os.environ["WORKSYNC_WITH_PROJECTOR"] = "1" if with_projector else "0"
     os.environ["WORKSYNC_REALTIME_EMITTER"] = "1" if realtime_emitter else "0"
+    metrics.prepare_multiprocess(workers)  # workers count into one folder (multiprocess)
     uvicorn.run(
         "interfaces.http.app:app_factory",
         factory=True,
@@ -465,6 +468,23 @@ def partitions_command() -> None:
         _database_url(), datetime.now(UTC), get_settings().partitions_ahead_months
     )
     console.print(f"partitions created: {', '.join(created) or 'none (up to date)'}")
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the configuration, database, read replica, Redis, storage, SMTP and projection
+    lag, and say what to fix; exit 1 when a check failed."""
+    results = run_checks(get_settings, _names(), POLICY_NAMES)
+    if as_json:
+        typer.echo(json.dumps([c.to_json() for c in results]))
+    else:
+        table = Table("check", "status", "detail", "fix")
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}
+        for c in results:
+            table.add_row(c.name, f"[{colour[c.status]}]{c.status}[/]", c.detail, c.fix)
+        Console().print(table)
+    if any(c.status == "fail" for c in results):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ from typing import Any
 import structlog
 
 REDACTED = "[REDACTED]"
-_SECRET_NAMES = r"(?:access_token|refresh_token|id_token|token|password|secret|api_key|apikey)"  # noqa: S105
+# The names of secrets to redact, not a secret (nosec B105).
+_SECRET_NAMES = r"(?:access_token|refresh_token|id_token|token|password|secret|api_key|apikey)"  # noqa: S105 # nosec B105
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # ?token=... &access_token=... password=...
     (re.compile(rf"(?i)(\b{_SECRET_NAMES}=)[^&\s\"',;#]+"), rf"\g<1>{REDACTED}"),

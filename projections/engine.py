@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import sentry_sdk
 import structlog
 from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg import Connection, Cursor, sql
@@ -202,6 +203,7 @@ class ProjectionWorker:
             " error_position = %s, updated_at = now() WHERE name = %s",
             (error, row.position, self.projection.name),
         )
+        sentry_sdk.capture_exception(e)  # a no-op unless the process reports to Sentry
         log.error(
             "projection failed",
             projection=self.projection.name,

@@ -6,7 +6,7 @@ from typing import Any
 
 from psycopg import Cursor
 
-from domain.identity import ERASED_NAME, User, erased_email
+from domain.identity import ERASED_HASH, ERASED_NAME, User, erased_email
 from projections.base import Projection, handles
 
 PROFILE_FIELDS = {"name", "avatar_url", "role", "is_active", "email_verified"}
@@ -57,7 +57,7 @@ class UsersProjection(Projection):
                 "email": erased_email(e.originator_id),
                 "name": ERASED_NAME,
                 "avatar_url": None,
-                "password_hash": "",
+                "password_hash": ERASED_HASH,
                 "is_active": False,
                 "deleted_at": e.timestamp,
             },

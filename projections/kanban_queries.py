@@ -70,6 +70,9 @@ async def _all(conn: AsyncConnection, query: str, params: dict[str, Any]) -> lis
         return await cur.fetchall()
 
 
+TRACKED_POSITION = "SELECT position FROM projection_tracking WHERE name = %s"
+
+
 class BoardDocuments:
     """The board read: the board, its columns and their cards in order, as JSON built by
     PostgreSQL (one query), plus the caller's role.
@@ -82,13 +85,23 @@ class BoardDocuments:
     role are read on every request.
     """
 
-    def __init__(self, positions: dict[str, int], capacity: int = 128) -> None:
-        self.positions = positions  # projection name -> position, kept current by the waiter
+    def __init__(self, positions: dict[str, int] | None, capacity: int = 128) -> None:
+        # projection name -> position, kept current by the waiter; None: read the position
+        # from ``projection_tracking`` on the connection (a read replica, which may be behind
+        # the positions the primary announces)
+        self.positions = positions
         self.capacity = capacity
         self._documents: OrderedDict[UUID, tuple[int, bytes]] = OrderedDict()
 
+    async def _position(self, conn: AsyncConnection) -> int | None:
+        if self.positions is not None:
+            return self.positions.get(KANBAN)
+        cur = await conn.execute(TRACKED_POSITION, (KANBAN,), prepare=True)
+        row = await cur.fetchone()
+        return None if row is None else int(row[0])
+
     async def get(self, conn: AsyncConnection, board_id: UUID, user_id: UUID) -> bytes | None:
-        position = self.positions.get(KANBAN)  # before reading: a later change moves it
+        position = await self._position(conn)  # before reading: a later change moves it
         cur = await conn.execute(BOARD_ROLE, (user_id, board_id), prepare=True)
         member = await cur.fetchone()
         if member is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable
+from typing import Any
 
 import psycopg
 import structlog
@@ -81,5 +82,52 @@ class ProjectionWaiter:
             async with asyncio.timeout(timeout), self._changed:
                 await self._changed.wait_for(lambda: self.reached(names, position))
             return True
+        except TimeoutError:
+            return self.reached(names, position)
+
+
+REPLICA_POSITIONS = "SELECT name, position FROM projection_tracking WHERE name = ANY(%s)"
+
+
+class ReplicaWaiter:
+    """Read-your-writes on a streaming read replica (``DATABASE_READ_URL``).
+
+    The projections write their rows and their position in ``projection_tracking`` in one
+    transaction on the primary, and streaming replication applies that transaction whole on
+    the replica: once the replica's ``projection_tracking`` shows a position, the rows of
+    every event up to it are there too. A command waits on the primary first
+    (``ProjectionWaiter``: LISTEN/NOTIFY, which a hot standby cannot do), then polls the
+    replica here, backing off from 1 ms to ``max_interval``; no pooled connection is held
+    between polls. ``positions`` keeps the highest position seen on the replica."""
+
+    def __init__(self, pool: Any, max_interval: float = 0.05) -> None:
+        self.pool = pool  # psycopg_pool.AsyncConnectionPool on the replica
+        self.max_interval = max_interval
+        self.positions: dict[str, int] = {}
+
+    async def _poll(self, names: list[str]) -> None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(REPLICA_POSITIONS, (names,))
+            for name, position in await cur.fetchall():
+                self.positions[name] = max(self.positions.get(name, 0), int(position))
+
+    def reached(self, names: Iterable[str], position: int) -> bool:
+        return all(self.positions.get(n, 0) >= position for n in names)
+
+    async def wait(self, names: Iterable[str], position: int | None, timeout: float) -> bool:
+        """True when the replica shows every named projection at ``position`` or beyond
+        within ``timeout`` seconds."""
+        names = list(names)
+        if position is None or not names or self.reached(names, position):
+            return True
+        interval = 0.001
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self._poll(names)
+                    if self.reached(names, position):
+                        return True
+                    await asyncio.sleep(interval)
+                    interval = min(interval * 2, self.max_interval)
         except TimeoutError:
             return self.reached(names, position)

@@ -22,7 +22,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 from psycopg import Connection
 
-from domain.identity import ERASED_NAME, EmailIndex, Invitee, User, erased_email
+from domain.identity import ERASED_HASH, ERASED_NAME, EmailIndex, Invitee, User, erased_email
 
 MARK = "pd1:"
 
@@ -42,7 +42,7 @@ def erased(field: str, subject: UUID) -> Any:
     return {
         "email": erased_email(subject),
         "name": ERASED_NAME,
-        "password_hash": "",
+        "password_hash": ERASED_HASH,
         "changes": {},
     }.get(field)
 

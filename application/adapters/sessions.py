@@ -19,13 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import structlog
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from application.errors import Invalid, Unauthorized
+from application.security_log import security_event
 
-log = structlog.get_logger("security")
 RESET_TTL = timedelta(hours=1)
 
 
@@ -178,13 +177,7 @@ class SessionStore:
     # Security events -----------------------------------------------------------------------
 
     def record(self, kind: str, user_id: UUID | None, client: Client, **details: Any) -> None:
-        log.info(
-            "security event",
-            kind=kind,
-            user_id=str(user_id) if user_id else None,
-            ip=client.ip,
-            **details,
-        )
+        security_event(kind, user_id=user_id, ip=client.ip, **details)
         with self._connect() as conn:
             conn.execute(
                 "INSERT INTO security_events (user_id, kind, ip, user_agent, details)"

@@ -155,6 +155,7 @@ class Saved:
     position: int | None
     topics: frozenset[str] = field(default_factory=frozenset)
     value: Any = None
+    attempts: int = 1  # more than one: it clashed with another writer and was retried
 
 
 class EventStore(Application):
@@ -342,5 +343,5 @@ class EventStore(Application):
                         self.repository.cache.put(aggregate.id, aggregate)
             position = max((r.notification.id for r in recordings), default=None)
             topics = frozenset(r.notification.topic for r in recordings)
-            return Saved(position=position, topics=topics, value=value)
+            return Saved(position=position, topics=topics, value=value, attempts=attempt + 1)
         raise AssertionError("unreachable")  # pragma: no cover

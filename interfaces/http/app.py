@@ -16,6 +16,7 @@ from application.config import Settings, get_settings
 from interfaces import realtime
 from interfaces.bootstrap import close_container, open_container
 from interfaces.embedded import resolve_database_url
+from interfaces.error_reporting import init_error_reporting
 from interfaces.http import (
     activities,
     analytics,
@@ -30,6 +31,7 @@ from interfaces.http import (
     identity,
     identity_users,
     kanban,
+    metrics,
     milestones,
     milestones_templates,
     notifications,
@@ -65,6 +67,7 @@ class GZipExceptFiles(GZipMiddleware):
 def create_app(settings: Settings | None = None, *, with_projector: bool = True) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe()
+    init_error_reporting(settings, "api")  # Sentry, when SENTRY_DSN is set
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
     app.add_middleware(guard.Guard)  # ...and errors in the middlewares above, still with ids
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
+    metrics.install(app, settings, settings.database_url)  # outermost: 429s and 413s counted
     return app
 
 

@@ -17,7 +17,8 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from application.adapters.store import Saved
-from application.errors import Invalid, Unauthorized
+from application.errors import ApplicationError, Conflict, Invalid, Unauthorized
+from interfaces import metrics
 from interfaces.bootstrap import Container
 from interfaces.http.db import ReadConnection
 from interfaces.http.guard import request_state
@@ -33,7 +34,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def read_connection(container: ContainerDep) -> AsyncIterator[ReadConnection]:
-    conn = ReadConnection(container.pool)
+    conn = ReadConnection(container.read_pool)
     state = request_state()
     if state is not None:
         state.read = conn
@@ -124,13 +125,27 @@ async def run_command(container: Container, command: Callable[[], Saved]) -> tup
     if state is not None and state.read is not None:
         await state.read.release()
     started = time.perf_counter()
-    saved: Saved = await to_thread.run_sync(command)
+    try:
+        saved: Saved = await to_thread.run_sync(command)
+    except Conflict:
+        metrics.COMMANDS.labels("conflict").inc()
+        raise
+    except ApplicationError:
+        metrics.COMMANDS.labels("rejected").inc()
+        raise
+    except Exception:
+        metrics.COMMANDS.labels("error").inc()
+        raise
+    metrics.COMMANDS.labels("retried" if saved.attempts > 1 else "ok").inc()
     if state is not None:
         state.committed = saved
     appended = time.perf_counter()
-    caught_up = await container.waiter.wait(
-        container.affected(saved.topics), saved.position, container.settings.projection_wait_timeout
-    )
+    affected = container.affected(saved.topics)
+    timeout = container.settings.projection_wait_timeout
+    caught_up = await container.waiter.wait(affected, saved.position, timeout)
+    if caught_up and container.replica is not None:  # reads go to the replica: wait for it too
+        remaining = max(0.0, timeout - (time.perf_counter() - appended))
+        caught_up = await container.replica.wait(affected, saved.position, remaining)
     record_timing("command", (appended - started) * 1000)
     if saved.position is not None and caught_up:
         record_timing("projection", (time.perf_counter() - appended) * 1000)

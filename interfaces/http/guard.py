@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import sentry_sdk
 import structlog
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,6 +83,7 @@ def committed_answer(scope: Scope) -> JSONResponse | None:
 
 
 def error_answer(scope: Scope, exc: Exception) -> JSONResponse:
+    sentry_sdk.capture_exception(exc)  # a no-op unless SENTRY_DSN is set
     answer = committed_answer(scope)
     if answer is not None:
         log.warning(

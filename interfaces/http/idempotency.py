@@ -30,7 +30,7 @@ from fastapi.routing import APIRoute
 from psycopg.types.json import Jsonb
 
 from application.errors import Conflict, Invalid
-from interfaces.http.deps import Conn, CurrentUser
+from interfaces.http.deps import ContainerDep, CurrentUser
 from interfaces.http.guard import READ_PATHS, request_state
 from interfaces.http.schemas import HEADER_VALUE
 
@@ -101,7 +101,7 @@ def _parse(value: str) -> str:
 async def idempotency_key(
     request: Request,
     caller: CurrentUser,
-    conn: Conn,
+    container: ContainerDep,
     key: Annotated[
         str | None,
         Header(
@@ -124,22 +124,24 @@ async def idempotency_key(
         "ttl": KEY_TTL,
         "lease": IN_FLIGHT_LEASE,
     }
-    for _ in range(3):  # the first answer may free the key between the two statements
-        await conn.execute(EXPIRED, params)
-        if await (await conn.execute(RESERVE, params)).fetchone():
-            state = request_state()
-            if state is not None:
-                state.on_response.append(_keeper(conn.pool, params))
-            return
-        first = await (await conn.execute(FIRST, params)).fetchone()
-        if first is None:
-            continue
-        stored_fingerprint, status, headers, body = first
-        if stored_fingerprint != params["fingerprint"]:
-            raise KeyReused("this Idempotency-Key was used with another request body")
-        if status is None:
-            break
-        raise Replay(status, headers, body)
+    # Keys are written: on the primary's pool, even when queries go to a read replica.
+    async with container.pool.connection() as conn:
+        for _ in range(3):  # the first answer may free the key between the two statements
+            await conn.execute(EXPIRED, params)
+            if await (await conn.execute(RESERVE, params)).fetchone():
+                state = request_state()
+                if state is not None:
+                    state.on_response.append(_keeper(container.pool, params))
+                return
+            first = await (await conn.execute(FIRST, params)).fetchone()
+            if first is None:
+                continue
+            stored_fingerprint, status, headers, body = first
+            if stored_fingerprint != params["fingerprint"]:
+                raise KeyReused("this Idempotency-Key was used with another request body")
+            if status is None:
+                break
+            raise Replay(status, headers, body)
     raise KeyInFlight("a request with this Idempotency-Key is still being processed; retry later")
 
 

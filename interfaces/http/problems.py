@@ -6,6 +6,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import sentry_sdk
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.config import ConfigError
-from application.errors import ApplicationError
+from application.errors import ApplicationError, Forbidden
+from application.security_log import security_event
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://worksync.dev/problems/"
@@ -74,6 +76,16 @@ def allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApplicationError)
     async def application_error(request: Request, exc: ApplicationError) -> JSONResponse:
+        if isinstance(exc, Forbidden):
+            security_event(
+                "permission_denied",
+                workspace_id=exc.workspace_id
+                or request.path_params.get("workspace_id")
+                or request.query_params.get("workspace_id"),
+                method=request.method,
+                path=request.url.path,
+                detail=exc.detail,
+            )
         return problem(
             exc.status,
             exc.detail,
@@ -111,6 +123,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
+        sentry_sdk.capture_exception(exc)  # a no-op unless SENTRY_DSN is set
         return problem(
             500, "an unexpected error occurred", code="internal", instance=request.url.path
         )

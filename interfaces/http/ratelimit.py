@@ -34,7 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from application.config import Settings
 from application.errors import TooManyRequests
 from application.identity import ACCESS, Tokens
+from application.security_log import security_event
 from domain.identity import normalize_email
+from interfaces import metrics
 from interfaces.http.problems import problem
 
 log = structlog.get_logger("ratelimit")
@@ -42,7 +44,7 @@ T = TypeVar("T")
 
 # Not rate limited: probes and the API docs.
 EXEMPT_PATHS = frozenset(
-    {"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/metrics"}
 )
 LOGIN_FAILURE_WINDOW_MINUTES = 15
 STORE_TIMEOUT = 1.0  # seconds for one round of store calls before failing open
@@ -81,10 +83,17 @@ class Usage:
 class RateLimited(TooManyRequests):
     """A 429 whose response carries Retry-After and the X-RateLimit-* headers."""
 
-    def __init__(self, detail: str, usage: Usage) -> None:
+    def __init__(self, detail: str, usage: Usage, limit: str = "route") -> None:
         super().__init__(detail, retry_after=usage.retry_after)
         self.usage = usage
         self.headers = usage.headers()
+        self.limit = limit  # which limit: login_ip, login_account, forgot_password...
+
+
+def count_block(limit: str, path: str, ip: str | None, user_id: str | None = None) -> None:
+    """A request refused with 429: counted, and logged as a security event."""
+    metrics.RATE_LIMITED.labels(limit).inc()
+    security_event("rate_limit_blocked", user_id=user_id, limit=limit, path=path, ip=ip)
 
 
 def storage_uri(redis_url: str | None) -> str:
@@ -214,11 +223,15 @@ class RateLimits:
         password) until its window passes. Raises RateLimited."""
         usage = await self.hit(self.login_ip_limit, "login-ip", ip)
         if usage is not None and not usage.allowed:
-            raise RateLimited("too many sign-in attempts from this address; try again later", usage)
+            raise RateLimited(
+                "too many sign-in attempts from this address; try again later", usage, "login_ip"
+            )
         account = await self.peek(self.login_failure_limit, "login-fail", _account_key(email))
         if account is not None and not account.allowed:
             raise RateLimited(
-                "too many failed sign-in attempts for this account; try again later", account
+                "too many failed sign-in attempts for this account; try again later",
+                account,
+                "login_account",
             )
 
     async def login_blocked(self, email: str) -> bool:
@@ -247,6 +260,7 @@ class RateLimits:
             raise RateLimited(
                 "too many password-reset requests; try again later",
                 max(blocked, key=lambda u: u.reset),
+                "forgot_password",
             )
 
     # -- the caller ---------------------------------------------------------------------
@@ -302,9 +316,10 @@ class RateLimitMiddleware:
         if not usages:  # disabled or failing open
             await self.app(scope, receive, send)
             return
-        blocked = [u for u in usages if not u.allowed]
-        if blocked:
-            usage = max(blocked, key=lambda u: u.reset)
+        over = [(u, check) for u, check in zip(usages, checks, strict=False) if not u.allowed]
+        if over:
+            usage, (_, (limit, _key)) = max(over, key=lambda pair: pair[0].reset)
+            count_block(limit, scope["path"], client_ip(scope), user)
             response = problem(
                 429,
                 "too many requests; slow down and retry after the Retry-After delay",
@@ -333,6 +348,7 @@ class RateLimitMiddleware:
 
 async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RateLimited)
+    count_block(exc.limit, request.url.path, client_ip(request.scope))
     return problem(
         exc.status,
         exc.detail,

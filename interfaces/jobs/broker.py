@@ -21,6 +21,9 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from application.config import Settings, get_settings
+from interfaces import metrics
+from interfaces.error_reporting import init_error_reporting
+from interfaces.jobs.metrics import JobMetrics
 
 log = structlog.get_logger("jobs")
 
@@ -79,6 +82,7 @@ def configure_broker(settings: Settings) -> dramatiq.Broker:
     else:
         # No Redis: nothing is queued (make_mailer logs mail instead of enqueueing it).
         broker = StubBroker()
+    broker.add_middleware(JobMetrics())
     _broker, _settings = broker, settings
     dramatiq.set_broker(broker)
     for actor in ACTORS:
@@ -88,9 +92,12 @@ def configure_broker(settings: Settings) -> dramatiq.Broker:
 
 
 def _work(settings: Settings, threads: int, stop: threading.Event) -> None:
+    init_error_reporting(settings, "worker")  # before the broker: dramatiq's integration
     broker = configure_broker(settings)
     if not isinstance(broker, RedisBroker):
         raise RuntimeError("the job worker needs REDIS_URL (a Redis job queue)")
+    if settings.metrics_enabled and settings.metrics_bind:  # one process gets the address
+        metrics.serve_internal(settings.metrics_bind, None)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     log.info("worker.started", threads=threads, namespace=settings.jobs_namespace)
@@ -143,6 +150,7 @@ def run_worker(
         raise RuntimeError("the job worker needs REDIS_URL (a Redis job queue)")
     stop = stop or threading.Event()
     with _stop_on_signals(stop):
+        metrics.prepare_multiprocess(processes)  # the children count into one folder
         if processes <= 1:
             _work(settings, threads, stop)
         else:

@@ -35,6 +35,7 @@ from application.access import role_in
 from application.authorization import Action, allowed
 from application.config import Settings
 from application.errors import Unauthorized
+from interfaces import metrics
 from interfaces.realtime.emitter import LogEmitter
 from interfaces.realtime.fanout import LOG_EVENT, Fanout, RedisFanoutManager, make_manager
 from interfaces.realtime.log import Delivery, LogReader, log_channel, log_head
@@ -151,6 +152,15 @@ class RealtimeHub:
     # Handlers -----------------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            await self._connect(sid, environ, auth)
+        except socketio.exceptions.ConnectionRefusedError:
+            metrics.SOCKET_CONNECTS.labels("refused").inc()
+            raise
+        metrics.SOCKET_CONNECTS.labels("accepted").inc()
+        metrics.SOCKETS.inc()
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         container = self._container()
         request = connect_request(environ, auth)
         if not request.token:
@@ -197,6 +207,8 @@ class RealtimeHub:
         self._tasks[sid] = asyncio.create_task(self._serve(subscriber), name=f"rt-{sid}")
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        if sid in self._logins:  # an accepted socket
+            metrics.SOCKETS.dec()
         await self._forget(sid)
 
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
@@ -264,6 +276,7 @@ class RealtimeHub:
             return
         for packet in delivery.packets():
             await self.sio.eio.send_packet(eio_sid, packet)
+            metrics.EMITS.inc()
 
     async def _serve(self, subscriber: Subscriber) -> None:
         """Wait for the handshake to finish, then send until the socket closes."""
