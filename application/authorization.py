@@ -46,6 +46,8 @@ class Action(StrEnum):
     MILESTONE_READ = "milestone:read"  # milestones, deliverables, templates, reports
     MILESTONE_WRITE = "milestone:write"  # create, update; deliverables; templates; apply one
     MILESTONE_DELETE = "milestone:delete"  # a milestone or a template: as a project's content
+    WEBHOOK_READ = "webhook:read"  # endpoints and their delivery logs
+    WEBHOOK_MANAGE = "webhook:manage"  # register, change, delete, ping, redeliver
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -76,6 +78,8 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.MILESTONE_READ: ALL_ROLES,
     Action.MILESTONE_WRITE: WRITERS,
     Action.MILESTONE_DELETE: MANAGERS,  # as Action.PROJECT_DELETE
+    Action.WEBHOOK_READ: MANAGERS,  # endpoints hold URLs an admin chose: admins only
+    Action.WEBHOOK_MANAGE: MANAGERS,
 }
 
 

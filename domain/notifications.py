@@ -30,6 +30,7 @@ NOTIFICATION_TYPES = (
     "milestone_completed",
     "milestone_overdue",
     "resource_conflict",
+    "webhook_disabled",
 )
 DIGESTS = ("immediate", "hourly", "daily", "off")
 DEFAULT_PREFERENCES: dict[str, Any] = {

@@ -14,6 +14,7 @@ import migrations
 from application.adapters.files_storage import open_scanner, open_storage
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
+from application.adapters.webhooks import HttpxTransport, PgDeliveryLog
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
@@ -30,12 +31,17 @@ from application.resources import ResourcesService
 from application.resources_policy import WorkloadPolicy
 from application.tasks import TasksService
 from application.time_tracking import TimeTrackingService
+from application.webhooks import WebhooksService, resolve_host
+from application.webhooks_delivery import DeliveryRules, WebhookSender
+from application.webhooks_policy import WebhooksPolicy
 from application.workspaces import WorkspaceService
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.files import OutboxFiles
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
+from interfaces.jobs.webhooks_schedule import OutboxWebhooks
+from interfaces.realtime import names
 from projections import files_queries, identity_queries
 from projections.base import Projection
 from projections.engine import Projector
@@ -103,6 +109,7 @@ POLICY_NAMES = (
     WorkloadPolicy.name,
     MilestoneProgressPolicy.name,
     NotificationsPolicy.name,
+    WebhooksPolicy.name,
 )
 
 
@@ -118,7 +125,14 @@ def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
         WorkloadPolicy(store),
         MilestoneProgressPolicy(store),
         NotificationsPolicy(store, link_tokens(settings), settings.app_url),
+        WebhooksPolicy(store, webhook_event),
     ]
+
+
+def webhook_event(event: object, position: int) -> tuple[str, dict] | None:
+    """A workspace event as webhooks name and carry it: as real time does."""
+    routed = names.route(event, position)
+    return (routed.name, routed.payload) if routed is not None else None
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
@@ -129,6 +143,7 @@ def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispa
             "mail": OutboxMail(settings),
             "files": OutboxFiles(open_storage(settings)),
             "notification_due": OutboxDueReminder(settings),
+            "webhooks": OutboxWebhooks(settings),
         },
     )
 
@@ -233,6 +248,45 @@ def open_notifications(
     )
 
 
+def make_webhooks(store: EventStore, settings: Settings, database_url: str) -> WebhooksService:
+    return WebhooksService(
+        store,
+        allow_http=settings.webhooks_allow_http,
+        allow_private=settings.webhooks_allow_private,
+        delivery_exists=PgDeliveryLog(database_url).delivery_exists,
+    )
+
+
+def open_webhook_sender(settings: Settings, database_url: str) -> WebhookSender:
+    """The webhook delivery job's sender, on its own event store (to disable endpoints) and
+    HTTP client; ``sender.close()`` closes both."""
+    store = open_event_store(database_url, pool_size=1)
+    service = make_webhooks(store, settings, database_url)
+    transport = HttpxTransport(timeout=settings.webhooks_timeout_seconds)
+
+    def disable(endpoint_id: UUID, reason: str, failing_since: object) -> None:
+        service.disable(endpoint_id=endpoint_id, reason=reason, failing_since=str(failing_since))
+
+    def close() -> None:
+        transport.close()
+        store.close()
+
+    return WebhookSender(
+        PgDeliveryLog(database_url),
+        transport,
+        DeliveryRules(
+            allow_http=settings.webhooks_allow_http,
+            allow_private=settings.webhooks_allow_private,
+            retry_seconds=settings.webhooks_retry_seconds,
+            disable_after_seconds=settings.webhooks_disable_after_seconds,
+            backoff_seconds=settings.webhooks_backoff_seconds,
+        ),
+        disable,
+        resolve=resolve_host,
+        close=close,
+    )
+
+
 def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
     """The identity service of a CLI command, on its own event store (the caller closes
     ``service.store``)."""
@@ -256,6 +310,7 @@ class Container:
     resources: ResourcesService
     milestones: MilestonesService
     notifications: NotificationsService
+    webhooks: WebhooksService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -295,6 +350,7 @@ async def open_container(
         resources=ResourcesService(store),
         milestones=MilestonesService(store),
         notifications=NotificationsService(store, link_tokens(settings)),
+        webhooks=make_webhooks(store, settings, database_url),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

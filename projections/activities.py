@@ -32,7 +32,7 @@ SKIPPED_TOPICS = (
 NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated",)
 # Event fields that are not details: the envelope, and secrets never shown.
 META = {"originator_id", "originator_version", "timestamp", "actor_id", "workspace_id"}
-SECRET = {"password_hash", "token_hash", "email_hash"}
+SECRET = {"password_hash", "token_hash", "email_hash", "secret"}
 
 
 def _snake(name: str) -> str:

@@ -17,6 +17,7 @@ from projections.projects import ProjectsProjection
 from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
 from projections.time_tracking import TimeTrackingProjection
+from projections.webhooks import WebhooksProjection
 from projections.workspaces import WorkspacesProjection
 
 
@@ -35,6 +36,7 @@ def all_projections() -> list[Projection]:
         ResourcesProjection(),
         MilestonesProjection(),
         NotificationsProjection(),
+        WebhooksProjection(),
     ]
 
 

@@ -18,6 +18,7 @@ from tests.support import (
     authz_resources,
     authz_tasks,
     authz_time_tracking,
+    authz_webhooks,
 )
 from tests.support.authz import ROLES, Case, World, build_world, expect
 
@@ -110,6 +111,7 @@ CASES += [
     *authz_resources.CASES,
     *authz_milestones.CASES,
     *authz_notifications.CASES,
+    *authz_webhooks.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

@@ -39,6 +39,7 @@ from interfaces.http import (
     resources_planning,
     tasks,
     time_tracking,
+    webhooks,
     workspaces,
 )
 from interfaces.http.middleware import RequestContext
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         notifications,
         milestones,
         milestones_templates,
+        webhooks,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

@@ -21,6 +21,7 @@ NotificationType = Literal[
     "milestone_completed",
     "milestone_overdue",
     "resource_conflict",
+    "webhook_disabled",
 ]
 Digest = Literal["immediate", "hourly", "daily", "off"]
 Order = Literal["unread", "time"]

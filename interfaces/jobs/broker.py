@@ -30,6 +30,7 @@ JOB_MODULES: tuple[str, ...] = (
     "interfaces.jobs.mail",
     "interfaces.jobs.time_tracking",
     "interfaces.jobs.notifications",
+    "interfaces.jobs.webhooks",
 )
 
 # Every actor declared through @job, in declaration order.
