@@ -38,7 +38,6 @@ SIGNATURE_HEADER = "WorkSync-Signature"
 DELIVERY_HEADER = "WorkSync-Delivery"
 EVENT_HEADER = "WorkSync-Event"
 USER_AGENT = "WorkSync-Webhooks/1"
-RETRY_SOON = 1.0  # seconds: another sender held the endpoint's turn
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -113,6 +112,8 @@ class DeliveryLog(Protocol):
 
     def due(self, endpoint_id: UUID) -> bool: ...
 
+    def woke(self, endpoint_id: UUID, at: datetime) -> None: ...
+
 
 class Transport(Protocol):
     def post(self, target: Target, headers: dict[str, str], body: bytes) -> Answer: ...
@@ -175,25 +176,26 @@ class WebhookSender:
         }
         return self.transport.post(target, headers, body)
 
-    def run(self, endpoint_id: UUID) -> float | None:
-        """Send the endpoint's due deliveries in order. Returns the seconds until its next
-        one falls due (the caller schedules itself then; None when none is pending, or
-        when an earlier or equal wake-up is already scheduled)."""
+    def run(self, endpoint_id: UUID, woke_for: datetime | None = None) -> datetime | None:
+        """Send the endpoint's due deliveries in order. Returns when its next one falls due
+        (the caller queues a wake-up for then, passing it back as ``woke_for``); None when
+        none is pending, or when an earlier or equal wake-up is already queued."""
+        if woke_for is not None:
+            self.log.woke(endpoint_id, woke_for)
         while True:
             with self.log.turn(endpoint_id) as turn:
                 if turn is None:
                     return None  # its sender re-checks after letting go (below)
-                wait = self._drain(endpoint_id, turn)
-            if wait is not None or not self.log.due(endpoint_id):
-                return wait
+                due = self._drain(endpoint_id, turn)
+            if due is not None or not self.log.due(endpoint_id):
+                return due
             # Queued while this sender was letting go: whoever was told found it busy.
 
-    def _drain(self, endpoint_id: UUID, turn: Turn) -> float | None:
+    def _drain(self, endpoint_id: UUID, turn: Turn) -> datetime | None:
         for delivery in _heads(turn):
-            now = self.clock()
-            if delivery.next_attempt_at > now:
-                wait = (delivery.next_attempt_at - now).total_seconds()
-                return wait if turn.schedule(delivery.next_attempt_at) else None
+            if delivery.next_attempt_at > self.clock():
+                due = delivery.next_attempt_at
+                return due if turn.schedule(due) else None
             answer = self.attempt(delivery)
             at = self.clock()
             if answer.ok:

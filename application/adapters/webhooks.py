@@ -99,9 +99,12 @@ class PgTurn:
             return self._failing(at)
 
     def schedule(self, at: datetime) -> bool:
+        """Claim the wake-up at ``at`` unless one is queued for then or earlier (one that
+        is a minute overdue was lost: it is replaced)."""
         row = self.conn.execute(
             "UPDATE webhook_targets SET wake_at = %s WHERE endpoint_id = %s"
-            " AND (wake_at IS NULL OR wake_at <= now() OR wake_at > %s) RETURNING 1",
+            " AND (wake_at IS NULL OR wake_at > %s OR wake_at < now() - interval '1 minute')"
+            " RETURNING 1",
             (at, self.endpoint_id, at),
         ).fetchone()
         return row is not None
@@ -126,6 +129,14 @@ class PgDeliveryLog:
     def due(self, endpoint_id: UUID) -> bool:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             return bool(conn.execute(DUE, (endpoint_id,)).fetchone()[0])
+
+    def woke(self, endpoint_id: UUID, at: datetime) -> None:
+        """The wake-up queued for ``at`` has come: another may be queued."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE webhook_targets SET wake_at = NULL WHERE endpoint_id = %s AND wake_at = %s",
+                (endpoint_id, at),
+            )
 
     def delivery_exists(self, endpoint_id: UUID, delivery_id: UUID) -> bool:
         with psycopg.connect(self.conninfo, autocommit=True) as conn:

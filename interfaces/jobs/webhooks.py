@@ -9,6 +9,7 @@ services.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
@@ -45,8 +46,11 @@ def close_senders() -> None:
 
 
 @job(queue_name=QUEUE, actor_name=DELIVER, max_retries=10)
-def deliver_webhooks(endpoint_id: str) -> None:
-    wait = _sender().run(UUID(endpoint_id))
-    if wait is not None:
-        current_broker().enqueue(deliver_message(endpoint_id), delay=int(wait * 1000) + 1)
-    log.debug("webhooks.run", endpoint_id=endpoint_id, next_in=wait)
+def deliver_webhooks(endpoint_id: str, woke_for: str | None = None) -> None:
+    """Send the endpoint's due deliveries; ``woke_for``: the wake-up this message is."""
+    woke = datetime.fromisoformat(woke_for) if woke_for else None
+    due = _sender().run(UUID(endpoint_id), woke)
+    if due is not None:
+        delay = max(0, int((due - datetime.now(UTC)).total_seconds() * 1000) + 1)
+        current_broker().enqueue(deliver_message(endpoint_id, due.isoformat()), delay=delay)
+    log.debug("webhooks.run", endpoint_id=endpoint_id, next_at=due and due.isoformat())

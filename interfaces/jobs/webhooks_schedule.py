@@ -21,11 +21,12 @@ from projections.outbox import OutboxItem
 log = structlog.get_logger("jobs.webhooks")
 
 QUEUE = "webhooks"
-DELIVER = "deliver_webhooks"  # deliver_webhooks(endpoint_id)
+DELIVER = "deliver_webhooks"  # deliver_webhooks(endpoint_id, woke_for=None)
 
 
-def deliver_message(endpoint_id: str) -> Message:
-    return Message(queue_name=QUEUE, actor_name=DELIVER, args=(endpoint_id,), kwargs={}, options={})
+def deliver_message(endpoint_id: str, woke_for: str | None = None) -> Message:
+    args = (endpoint_id,) if woke_for is None else (endpoint_id, woke_for)
+    return Message(queue_name=QUEUE, actor_name=DELIVER, args=args, kwargs={}, options={})
 
 
 def own_broker(settings: Settings) -> RedisBroker | None:
