@@ -47,11 +47,11 @@ def refused_reason(address: Address) -> str | None:
         address = address.ipv4_mapped
     for attribute in (
         "is_loopback",
-        "is_private",
         "is_link_local",
         "is_multicast",
-        "is_reserved",
         "is_unspecified",
+        "is_reserved",
+        "is_private",  # last: it also covers some of the above (the more precise word first)
     ):
         if getattr(address, attribute):
             return f"{address} is a {attribute.removeprefix('is_').replace('_', '-')} address"
