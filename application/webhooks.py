@@ -184,6 +184,7 @@ class WebhooksService:
         description: str | None = None,
     ) -> Saved:
         """Register an endpoint; the answer carries the secret (generated when not given)."""
+        require(self.store, workspace_id, actor_id, Action.WEBHOOK_MANAGE, "workspace")
         self._check(url)
         chosen = secret or new_secret()
 
@@ -213,6 +214,7 @@ class WebhooksService:
         """Change ``url``, ``events``, ``description`` or ``active`` (resume re-enables an
         endpoint the job disabled)."""
         if "url" in fields:
+            self._endpoint(endpoint_id, workspace_id, actor_id)  # who asks, before the URL
             self._check(fields["url"])
 
         def command() -> tuple[UUID, list[Any]]:

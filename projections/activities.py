@@ -27,6 +27,7 @@ SKIPPED_TOPICS = (
     "domain.identity:",
     "domain.tasks:TaskGraph.",
     "domain.milestones_plan:MilestonePlan.",
+    "domain.webhooks:",  # an admin's configuration (URLs): not for every member's feed
 )
 # Derived figures with no actor (sent in real time, kept in their own table): not activity.
 NOT_ACTIVITY = ("domain.resources:Workload.UtilizationUpdated",)

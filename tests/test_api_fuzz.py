@@ -76,6 +76,7 @@ RULES_BEYOND_SCHEMA = "|".join(
         # e-mail addresses on domains reserved for special use (RFC 6761) are refused
         r"/auth/(register|login|forgot-password)$|/invite$|/members$",
         r"/attachments$",  # the file must be in the workspace of what it is attached to
+        r"/webhooks$|/webhooks/\{webhook_id\}$",  # the URL must resolve to public addresses
     )
 )
 # An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
@@ -153,6 +154,11 @@ def seed(base: str) -> dict[str, Any]:
                 for _ in range(2)
             ]
             conflict = wait_for_conflict(client, ws, ids["token"])
+            hook = post(
+                f"/workspaces/{ws}/webhooks",
+                {"url": "https://93.184.215.14/fuzz", "events": ["*"]},
+            )["id"]
+            delivery = wait_for_ping(client, ws, hook, ids["token"])
             sets.append(
                 {
                     "workspace_id": ws,
@@ -173,6 +179,8 @@ def seed(base: str) -> dict[str, Any]:
                     "team_member_id": member,
                     "allocation_id": booked[0],
                     "conflict_id": conflict,
+                    "webhook_id": hook,
+                    "delivery_id": delivery,
                 }
             )
         ids["live"], ids["doomed"] = sets
@@ -190,6 +198,19 @@ def wait_for_conflict(client: httpx.Client, workspace_id: str, token: str) -> st
             return found[0]["id"]
         time.sleep(0.05)
     raise AssertionError("no conflict was detected")
+
+
+def wait_for_ping(client: httpx.Client, workspace_id: str, webhook_id: str, token: str) -> str:
+    """A delivery of the webhook's: its ping, once the webhooks policy has queued it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/workspaces/{workspace_id}/webhooks/{webhook_id}"
+    assert client.post(f"{path}/ping", headers=headers).status_code == 202
+    for _ in range(600):
+        found = client.get(f"{path}/deliveries", headers=headers).json()["data"]
+        if found:
+            return found[0]["id"]
+        time.sleep(0.05)
+    raise AssertionError("the ping was never queued")
 
 
 def write_config(directory: Path, ids: dict[str, Any]) -> Path:

@@ -215,3 +215,18 @@ def test_missing_workspace_and_webhook(client, team):
         client.get(f"{base(workspace_id)}/{missing}", headers=owner["headers"]).status_code == 404
     )
     assert client.get(base(workspace_id)).status_code == 401
+
+
+def test_endpoints_stay_out_of_the_activity_feed(client, team):
+    """Every member reads the feed; an endpoint's URL is the admins' alone."""
+    from tests.support.kanban import create_project
+
+    owner, member, workspace_id = team
+    create(client, owner, workspace_id, url=PUBLIC + "/feed-check")
+    create_project(client, owner, workspace_id, name="After")  # the feed has caught up past it
+    response = client.get(
+        f"/api/v1/workspaces/{workspace_id}/activities", headers=member["headers"]
+    )
+    assert response.status_code == 200
+    assert "After" in response.text
+    assert "feed-check" not in response.text
