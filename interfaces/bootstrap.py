@@ -14,7 +14,7 @@ import migrations
 from application.adapters.files_storage import open_scanner, open_storage
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
-from application.adapters.webhooks import HttpxTransport, PgDeliveryLog
+from application.adapters.webhooks import HttpxTransport, PgDeliveryLog, delivery_exists
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
@@ -248,12 +248,18 @@ def open_notifications(
     )
 
 
-def make_webhooks(store: EventStore, settings: Settings, database_url: str) -> WebhooksService:
+def make_webhooks(store: EventStore, settings: Settings) -> WebhooksService:
+    connect = store.recorder.datastore.get_connection
+
+    def exists(endpoint_id: UUID, delivery_id: UUID) -> bool:
+        with connect() as conn:
+            return delivery_exists(conn, endpoint_id, delivery_id)
+
     return WebhooksService(
         store,
         allow_http=settings.webhooks_allow_http,
         allow_private=settings.webhooks_allow_private,
-        delivery_exists=PgDeliveryLog(database_url).delivery_exists,
+        delivery_exists=exists,
     )
 
 
@@ -261,7 +267,13 @@ def open_webhook_sender(settings: Settings, database_url: str) -> WebhookSender:
     """The webhook delivery job's sender, on its own event store (to disable endpoints) and
     HTTP client; ``sender.close()`` closes both."""
     store = open_event_store(database_url, pool_size=1)
-    service = make_webhooks(store, settings, database_url)
+    deliveries = PgDeliveryLog(database_url)
+    service = WebhooksService(
+        store,
+        allow_http=settings.webhooks_allow_http,
+        allow_private=settings.webhooks_allow_private,
+        delivery_exists=deliveries.delivery_exists,
+    )
     transport = HttpxTransport(timeout=settings.webhooks_timeout_seconds)
 
     def disable(endpoint_id: UUID, reason: str, failing_since: object) -> None:
@@ -269,10 +281,11 @@ def open_webhook_sender(settings: Settings, database_url: str) -> WebhookSender:
 
     def close() -> None:
         transport.close()
+        deliveries.close()
         store.close()
 
     return WebhookSender(
-        PgDeliveryLog(database_url),
+        deliveries,
         transport,
         DeliveryRules(
             allow_http=settings.webhooks_allow_http,
@@ -350,7 +363,7 @@ async def open_container(
         resources=ResourcesService(store),
         milestones=MilestonesService(store),
         notifications=NotificationsService(store, link_tokens(settings)),
-        webhooks=make_webhooks(store, settings, database_url),
+        webhooks=make_webhooks(store, settings),
         pool=pool,
         waiter=waiter,
         boards=BoardDocuments(waiter.positions),

@@ -4,9 +4,10 @@ checked (``HttpxTransport``)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -14,6 +15,7 @@ from uuid import UUID
 import httpx
 import psycopg
 from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
 
 from application.webhooks import Target
 from application.webhooks_delivery import Answer, Pending
@@ -111,13 +113,37 @@ class PgTurn:
 
 
 class PgDeliveryLog:
-    def __init__(self, conninfo: str) -> None:
+    """The delivery log on a small pool of its own (opened on first use; ``close``)."""
+
+    def __init__(self, conninfo: str, pool_size: int = 4) -> None:
         self.conninfo = conninfo
+        self.pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> AbstractContextManager[psycopg.Connection]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.conninfo,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    kwargs={"autocommit": True},
+                    check=ConnectionPool.check_connection,
+                    open=True,
+                )
+        return self._pool.connection()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
     @contextmanager
     def turn(self, endpoint_id: UUID) -> Iterator[PgTurn | None]:
         """The endpoint's turn (a session advisory lock), or None while another has it."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+        with self._connection() as conn:
             if not conn.execute(LOCK, (endpoint_id,)).fetchone()[0]:
                 yield None
                 return
@@ -127,24 +153,28 @@ class PgDeliveryLog:
                 conn.execute(UNLOCK, (endpoint_id,))
 
     def due(self, endpoint_id: UUID) -> bool:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+        with self._connection() as conn:
             return bool(conn.execute(DUE, (endpoint_id,)).fetchone()[0])
 
     def woke(self, endpoint_id: UUID, at: datetime) -> None:
         """The wake-up queued for ``at`` has come: another may be queued."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+        with self._connection() as conn:
             conn.execute(
                 "UPDATE webhook_targets SET wake_at = NULL WHERE endpoint_id = %s AND wake_at = %s",
                 (endpoint_id, at),
             )
 
     def delivery_exists(self, endpoint_id: UUID, delivery_id: UUID) -> bool:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            row = conn.execute(
-                "SELECT 1 FROM webhook_deliveries WHERE endpoint_id = %s AND id = %s",
-                (endpoint_id, delivery_id),
-            ).fetchone()
-        return row is not None
+        with self._connection() as conn:
+            return delivery_exists(conn, endpoint_id, delivery_id)
+
+
+def delivery_exists(conn: psycopg.Connection, endpoint_id: UUID, delivery_id: UUID) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM webhook_deliveries WHERE endpoint_id = %s AND id = %s",
+        (endpoint_id, delivery_id),
+    ).fetchone()
+    return row is not None
 
 
 class HttpxTransport:
