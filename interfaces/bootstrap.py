@@ -267,7 +267,15 @@ def open_webhook_sender(settings: Settings, database_url: str) -> WebhookSender:
     """The webhook delivery job's sender, on its own event store (to disable endpoints) and
     HTTP client; ``sender.close()`` closes both."""
     store = open_event_store(database_url, pool_size=1)
-    deliveries = PgDeliveryLog(database_url)
+    pool = ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=4,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,
+        open=True,
+    )
+    deliveries = PgDeliveryLog(pool.connection)
     service = WebhooksService(
         store,
         allow_http=settings.webhooks_allow_http,
@@ -281,7 +289,7 @@ def open_webhook_sender(settings: Settings, database_url: str) -> WebhookSender:
 
     def close() -> None:
         transport.close()
-        deliveries.close()
+        pool.close()
         store.close()
 
     return WebhookSender(

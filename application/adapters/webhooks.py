@@ -4,9 +4,8 @@ checked (``HttpxTransport``)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -15,7 +14,6 @@ from uuid import UUID
 import httpx
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from application.webhooks import Target
 from application.webhooks_delivery import Answer, Pending
@@ -113,32 +111,11 @@ class PgTurn:
 
 
 class PgDeliveryLog:
-    """The delivery log on a small pool of its own (opened on first use; ``close``)."""
+    """The delivery log, on connections from ``connect`` (autocommit: a pool the composition
+    root opens for the delivery job)."""
 
-    def __init__(self, conninfo: str, pool_size: int = 4) -> None:
-        self.conninfo = conninfo
-        self.pool_size = pool_size
-        self._pool: ConnectionPool | None = None
-        self._lock = threading.Lock()
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection]:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ConnectionPool(
-                    self.conninfo,
-                    min_size=1,
-                    max_size=self.pool_size,
-                    kwargs={"autocommit": True},
-                    check=ConnectionPool.check_connection,
-                    open=True,
-                )
-        return self._pool.connection()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.close()
-                self._pool = None
+    def __init__(self, connect: Callable[[], AbstractContextManager[psycopg.Connection]]) -> None:
+        self._connection = connect
 
     @contextmanager
     def turn(self, endpoint_id: UUID) -> Iterator[PgTurn | None]:
