@@ -51,6 +51,8 @@ class Action(StrEnum):
     TEMPLATE_WRITE = "template:write"  # make one; change one's own
     TEMPLATE_MANAGE = "template:manage"  # change or delete anyone's template of the workspace
     ANALYTICS_READ = "analytics:read"  # dashboards and reports over what the caller may see
+    WEBHOOK_READ = "webhook:read"  # endpoints and their delivery logs
+    WEBHOOK_MANAGE = "webhook:manage"  # register, change, delete, ping, redeliver
 
 
 POLICY: dict[Action, frozenset[str]] = {
@@ -86,6 +88,8 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.TEMPLATE_WRITE: WRITERS,
     Action.TEMPLATE_MANAGE: MANAGERS,
     Action.ANALYTICS_READ: ALL_ROLES,
+    Action.WEBHOOK_READ: MANAGERS,  # endpoints hold URLs an admin chose: admins only
+    Action.WEBHOOK_MANAGE: MANAGERS,
 }
 
 

@@ -165,6 +165,24 @@ class Settings(BaseSettings):
         default=True, validation_alias="FILES_PRESIGNED_REDIRECT"
     )
     clamd_url: str | None = Field(default=None, validation_alias="CLAMD_URL")
+    # Webhooks (application/webhooks*.py): http:// endpoints and loopback/private/link-local
+    # addresses are refused unless allowed (tests, development); retries for
+    # WEBHOOKS_RETRY_SECONDS after a delivery's first attempt, an endpoint failing for
+    # WEBHOOKS_DISABLE_AFTER_SECONDS is disabled.
+    webhooks_allow_http: bool = Field(default=False, validation_alias="WEBHOOKS_ALLOW_HTTP")
+    webhooks_allow_private: bool = Field(default=False, validation_alias="WEBHOOKS_ALLOW_PRIVATE")
+    webhooks_retry_seconds: float = Field(
+        default=86_400, gt=0, validation_alias="WEBHOOKS_RETRY_SECONDS"
+    )
+    webhooks_disable_after_seconds: float = Field(
+        default=86_400, gt=0, validation_alias="WEBHOOKS_DISABLE_AFTER_SECONDS"
+    )
+    webhooks_backoff_seconds: float = Field(
+        default=30, gt=0, validation_alias="WEBHOOKS_BACKOFF_SECONDS"
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, validation_alias="WEBHOOKS_TIMEOUT_SECONDS"
+    )
 
     # Operations (README "Deployment"): a streaming read replica for the API's queries
     # (commands and their read-your-writes wait stay on DATABASE_URL); Prometheus /metrics,

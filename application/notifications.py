@@ -45,6 +45,7 @@ from domain.projects import Project
 from domain.resources import Workload
 from domain.resources_capacity import zone_name
 from domain.tasks import Task
+from domain.webhooks import WebhookEndpoint
 from domain.workspaces import Workspace
 from projections.base import actor_of, handles
 from projections.policy import Loader, Policy, PolicyContext
@@ -244,6 +245,20 @@ def milestone_completed(ctx: PolicyContext, e: Any) -> list[Notice]:
     ]
 
 
+def webhook_disabled(ctx: PolicyContext, e: Any) -> list[Notice]:
+    """An endpoint failed for a day and was disabled: the workspace's owners and admins."""
+    workspace = _load(ctx, Workspace, e.workspace_id)
+    if workspace is None:
+        return []
+    data = _ids(webhook_id=e.originator_id, workspace_id=e.workspace_id)
+    title = "A webhook endpoint was disabled after failing for a day"
+    return [
+        Notice(user_id, "webhook_disabled", title, e.reason, data)
+        for user_id, role in workspace.members.items()
+        if role in ("owner", "admin")
+    ]
+
+
 TRIGGERS: dict[type, Rule] = {
     Card.Created: card_assigned,
     Card.Assigned: card_assigned,
@@ -254,6 +269,7 @@ TRIGGERS: dict[type, Rule] = {
     Project.MemberAdded: project_member_added,
     Workload.ConflictDetected: resource_conflict,
     Milestone.Completed: milestone_completed,
+    WebhookEndpoint.Disabled: webhook_disabled,
     # "milestone_overdue": a due date schedules a check (application/notifications_overdue.py)
 }
 

@@ -135,7 +135,18 @@ NOTIFICATIONS = "notifications"  # bench/notifications.py: one comment mentionin
 TEMPLATES = "templates"  # bench/templates.py: search over 10,000 templates, a 200-task use
 ANALYTICS = "analytics"  # bench/analytics.py: 100,000 time entries, 20,000 tasks
 BACKUP = "backup"  # bench/backup.py: worksync backup and restore of a generated log
-SEPARATE = {REALTIME, REBUILD, FILES, RESOURCES, NOTIFICATIONS, TEMPLATES, ANALYTICS, BACKUP}
+WEBHOOKS = "webhooks"  # bench/webhooks.py: 200 events to 5 endpoints on a loopback receiver
+SEPARATE = {
+    REALTIME,
+    REBUILD,
+    FILES,
+    RESOURCES,
+    NOTIFICATIONS,
+    TEMPLATES,
+    ANALYTICS,
+    BACKUP,
+    WEBHOOKS,
+}
 # Answers of a contended command worth their own count: 409 (too many version clashes, or a
 # domain conflict), 412 (stale If-Match), 202 (projection did not catch up in time).
 CONTENTION_STATUSES = ("409", "412", "202")
@@ -500,6 +511,9 @@ def run_separate_benchmarks(which: set[str], seconds: int) -> list[dict]:
     if NOTIFICATIONS in which:
         log("notification fan-out: bench/notifications.py, 20 comments mentioning 100 people")
         results.append(notifications_line(run_script("notifications.py", dict(os.environ))))
+    if WEBHOOKS in which:
+        log("webhook delivery: bench/webhooks.py, 200 events at 20/s to 5 endpoints")
+        results.append(webhooks_line(run_script("webhooks.py", dict(os.environ))))
     if REBUILD in which:
         log("rebuild benchmark: bench/rebuild.py (BENCH_REBUILD_EVENTS, default 1,000,000)")
         results.append(run_script("rebuild.py", dict(os.environ)))
@@ -578,6 +592,20 @@ def notifications_line(report: dict) -> dict:
         "p50_ms": lag.get("p50"),
         "p99_ms": lag.get("p99"),
         "errors": report["missing"] + report["duplicates"],
+    }
+
+
+def webhooks_line(report: dict) -> dict:
+    """bench/webhooks.py's report as a benchmark line: throughput = deliveries/s, latency =
+    event accepted -> the receiver had the request; errors = missing, duplicate, out of order
+    or badly signed deliveries."""
+    lag = report["lag_ms"]
+    errors = report["missing"] + report["duplicates"] + report["out_of_order"]
+    return {
+        **report,
+        "p50_ms": lag.get("p50"),
+        "p99_ms": lag.get("p99"),
+        "errors": errors + report["bad_signatures"],
     }
 
 

@@ -31,6 +31,7 @@ NOTIFICATION_TYPES = (
     "milestone_overdue",
     "resource_conflict",
     "export_ready",
+    "webhook_disabled",
 )
 DIGESTS = ("immediate", "hourly", "daily", "off")
 DEFAULT_PREFERENCES: dict[str, Any] = {

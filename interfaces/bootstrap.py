@@ -15,6 +15,7 @@ from application.adapters.exports import ExportRecords
 from application.adapters.files_storage import open_scanner, open_storage
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
+from application.adapters.webhooks import HttpxTransport, PgDeliveryLog, delivery_exists
 from application.audit import AuditService
 from application.comments import CommentsService
 from application.config import Settings
@@ -34,6 +35,9 @@ from application.tasks import TasksService
 from application.templates import TemplatesService
 from application.templates_usage import TemplateUsagePolicy
 from application.time_tracking import TimeTrackingService
+from application.webhooks import WebhooksService, resolve_host
+from application.webhooks_delivery import DeliveryRules, WebhookSender
+from application.webhooks_policy import WebhooksPolicy
 from application.workspaces import WorkspaceService
 from interfaces.error_reporting import init_error_reporting
 from interfaces.jobs.broker import configure_broker
@@ -44,6 +48,8 @@ from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminde
 from interfaces.jobs.retention import maintain
 from interfaces.jobs.retention_schedule import MaintenanceClock
 from interfaces.jobs.time_tracking_schedule import make_auto_stop_scheduler
+from interfaces.jobs.webhooks_schedule import OutboxWebhooks
+from interfaces.realtime import names
 from projections import files_queries, identity_queries
 from projections.base import Projection
 from projections.engine import Projector
@@ -112,6 +118,7 @@ POLICY_NAMES = (
     MilestoneProgressPolicy.name,
     NotificationsPolicy.name,
     TemplateUsagePolicy.name,
+    WebhooksPolicy.name,
 )
 
 
@@ -128,7 +135,14 @@ def all_policies(store: EventStore, settings: Settings) -> list[Policy]:
         MilestoneProgressPolicy(store),
         NotificationsPolicy(store, link_tokens(settings), settings.app_url),
         TemplateUsagePolicy(store),
+        WebhooksPolicy(store, webhook_event),
     ]
+
+
+def webhook_event(event: object, position: int) -> tuple[str, dict] | None:
+    """A workspace event as webhooks name and carry it: as real time does."""
+    routed = names.route(event, position)
+    return (routed.name, routed.payload) if routed is not None else None
 
 
 def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispatcher:
@@ -139,6 +153,7 @@ def make_outbox_dispatcher(database_url: str, settings: Settings) -> OutboxDispa
             "mail": OutboxMail(settings),
             "files": OutboxFiles(open_storage(settings)),
             "notification_due": OutboxDueReminder(settings),
+            "webhooks": OutboxWebhooks(settings),
         },
     )
 
@@ -260,6 +275,66 @@ def open_templates(database_url: str, pool_size: int = 1) -> TemplatesService:
     return TemplatesService(open_event_store(database_url, pool_size=pool_size))
 
 
+def make_webhooks(store: EventStore, settings: Settings) -> WebhooksService:
+    connect = store.recorder.datastore.get_connection
+
+    def exists(endpoint_id: UUID, delivery_id: UUID) -> bool:
+        with connect() as conn:
+            return delivery_exists(conn, endpoint_id, delivery_id)
+
+    return WebhooksService(
+        store,
+        allow_http=settings.webhooks_allow_http,
+        allow_private=settings.webhooks_allow_private,
+        delivery_exists=exists,
+    )
+
+
+def open_webhook_sender(settings: Settings, database_url: str) -> WebhookSender:
+    """The webhook delivery job's sender, on its own event store (to disable endpoints) and
+    HTTP client; ``sender.close()`` closes both."""
+    store = open_event_store(database_url, pool_size=1)
+    pool = ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=4,
+        kwargs={"autocommit": True},
+        check=ConnectionPool.check_connection,
+        open=True,
+    )
+    deliveries = PgDeliveryLog(pool.connection)
+    service = WebhooksService(
+        store,
+        allow_http=settings.webhooks_allow_http,
+        allow_private=settings.webhooks_allow_private,
+        delivery_exists=deliveries.delivery_exists,
+    )
+    transport = HttpxTransport(timeout=settings.webhooks_timeout_seconds)
+
+    def disable(endpoint_id: UUID, reason: str, failing_since: object) -> None:
+        service.disable(endpoint_id=endpoint_id, reason=reason, failing_since=str(failing_since))
+
+    def close() -> None:
+        transport.close()
+        pool.close()
+        store.close()
+
+    return WebhookSender(
+        deliveries,
+        transport,
+        DeliveryRules(
+            allow_http=settings.webhooks_allow_http,
+            allow_private=settings.webhooks_allow_private,
+            retry_seconds=settings.webhooks_retry_seconds,
+            disable_after_seconds=settings.webhooks_disable_after_seconds,
+            backoff_seconds=settings.webhooks_backoff_seconds,
+        ),
+        disable,
+        resolve=resolve_host,
+        close=close,
+    )
+
+
 def open_identity(settings: Settings, database_url: str, pool_size: int = 1) -> IdentityService:
     """The identity service of a CLI command, on its own event store (the caller closes
     ``service.store``)."""
@@ -307,6 +382,7 @@ class Container:
     notifications: NotificationsService
     templates: TemplatesService
     exports: ExportsService
+    webhooks: WebhooksService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -361,6 +437,7 @@ async def open_container(
         notifications=NotificationsService(store, link_tokens(settings)),
         templates=TemplatesService(store),
         exports=make_exports(store, settings, database_url),
+        webhooks=make_webhooks(store, settings),
         pool=pool,
         waiter=waiter,
         # On a replica a document is tagged with the position the replica shows (read

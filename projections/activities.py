@@ -27,6 +27,7 @@ SKIPPED_TOPICS = (
     "domain.identity:",
     "domain.tasks:TaskGraph.",
     "domain.milestones_plan:MilestonePlan.",
+    "domain.webhooks:",  # an admin's configuration (URLs): not for every member's feed
 )
 # Derived figures with no actor (sent in real time, kept in their own table): not activity.
 NOT_ACTIVITY = (
@@ -44,7 +45,7 @@ META = {
     "actor_id",
     "workspace_id",
 }
-SECRET = {"password_hash", "token_hash", "email_hash"}
+SECRET = {"password_hash", "token_hash", "email_hash", "secret"}
 
 
 def _snake(name: str) -> str:

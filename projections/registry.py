@@ -18,6 +18,7 @@ from projections.resources import ResourcesProjection
 from projections.tasks import TasksProjection
 from projections.templates import TemplatesProjection
 from projections.time_tracking import TimeTrackingProjection
+from projections.webhooks import WebhooksProjection
 from projections.workspaces import WorkspacesProjection
 
 
@@ -37,6 +38,7 @@ def all_projections() -> list[Projection]:
         MilestonesProjection(),
         NotificationsProjection(),
         TemplatesProjection(),
+        WebhooksProjection(),
     ]
 
 

@@ -82,6 +82,7 @@ RULES_BEYOND_SCHEMA = "|".join(
         # from..to at most 366 days (53 weeks of utilization), tz of the server's IANA
         # database, a project of the workspace given
         r"/analytics/",
+        r"/webhooks$|/webhooks/\{webhook_id\}$",  # the URL must resolve to public addresses
     )
 )
 # The project templates' {template_id} (the milestone templates' is the default one).
@@ -169,6 +170,11 @@ def seed(base: str) -> dict[str, Any]:
                 for _ in range(2)
             ]
             conflict = wait_for_conflict(client, ws, ids["token"])
+            hook = post(
+                f"/workspaces/{ws}/webhooks",
+                {"url": "https://93.184.215.14/fuzz", "events": ["*"]},
+            )["id"]
+            delivery = wait_for_ping(client, ws, hook, ids["token"])
             sets.append(
                 {
                     "workspace_id": ws,
@@ -190,6 +196,8 @@ def seed(base: str) -> dict[str, Any]:
                     "team_member_id": member,
                     "allocation_id": booked[0],
                     "conflict_id": conflict,
+                    "webhook_id": hook,
+                    "delivery_id": delivery,
                 }
             )
         ids["live"], ids["doomed"] = sets
@@ -207,6 +215,19 @@ def wait_for_conflict(client: httpx.Client, workspace_id: str, token: str) -> st
             return found[0]["id"]
         time.sleep(0.05)
     raise AssertionError("no conflict was detected")
+
+
+def wait_for_ping(client: httpx.Client, workspace_id: str, webhook_id: str, token: str) -> str:
+    """A delivery of the webhook's: its ping, once the webhooks policy has queued it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/workspaces/{workspace_id}/webhooks/{webhook_id}"
+    assert client.post(f"{path}/ping", headers=headers).status_code == 202
+    for _ in range(600):
+        found = client.get(f"{path}/deliveries", headers=headers).json()["data"]
+        if found:
+            return found[0]["id"]
+        time.sleep(0.05)
+    raise AssertionError("the ping was never queued")
 
 
 def write_config(directory: Path, ids: dict[str, Any]) -> Path:

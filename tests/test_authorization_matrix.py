@@ -21,6 +21,7 @@ from tests.support import (
     authz_tasks,
     authz_templates,
     authz_time_tracking,
+    authz_webhooks,
 )
 from tests.support.authz import ROLES, Case, World, build_world, expect
 
@@ -116,6 +117,7 @@ CASES += [
     *authz_templates.CASES,
     *authz_analytics.CASES,
     *authz_exports.CASES,
+    *authz_webhooks.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

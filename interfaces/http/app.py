@@ -44,6 +44,7 @@ from interfaces.http import (
     tasks,
     templates,
     time_tracking,
+    webhooks,
     workspaces,
 )
 from interfaces.http.middleware import RequestContext
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         templates,
         analytics,
         exports,
+        webhooks,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

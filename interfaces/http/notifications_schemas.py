@@ -22,6 +22,7 @@ NotificationType = Literal[
     "milestone_overdue",
     "resource_conflict",
     "export_ready",
+    "webhook_disabled",
 ]
 Digest = Literal["immediate", "hourly", "daily", "off"]
 Order = Literal["unread", "time"]

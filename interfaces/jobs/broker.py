@@ -35,6 +35,7 @@ JOB_MODULES: tuple[str, ...] = (
     "interfaces.jobs.notifications",
     "interfaces.jobs.retention",
     "interfaces.jobs.exports",
+    "interfaces.jobs.webhooks",
 )
 
 # Every actor declared through @job, in declaration order.
