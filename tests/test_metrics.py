@@ -223,7 +223,10 @@ def test_jobs_are_counted_per_actor_and_outcome():
 def test_several_workers_without_a_folder_get_a_temporary_one(monkeypatch, tmp_path: Path):
     from interfaces.metrics import MULTIPROC_ENV, prepare_multiprocess
 
-    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    # set first, so that monkeypatch restores the variable's absence afterwards: the folder
+    # prepare_multiprocess sets would otherwise put the rest of this worker in multiprocess mode
+    monkeypatch.setenv(MULTIPROC_ENV, "unset-at-the-end")
+    monkeypatch.delenv(MULTIPROC_ENV)
     assert prepare_multiprocess(1) is None
     assert MULTIPROC_ENV not in os.environ
     folder = prepare_multiprocess(2)

@@ -170,7 +170,9 @@ def test_requests_after_connections_are_terminated_succeed(server):
     slowest = max(r[1] - r[0] for r in results)
     slow = sorted((round((r[1] - r[0]) * 1000), r[3], r[2]) for r in results)[-3:]
     print(f"slowest requests (ms, path, outcome): {slow}")
-    assert len(results) > 100
+    # load on both sides of every termination (the count depends on the machine's speed)
+    assert len(results) > 40
+    assert all(sum(r[0] > t for r in results) >= 5 for t in terminated_at)
     assert slowest < 5  # nothing hangs on a dead connection
     assert failed == in_flight
     assert len(in_flight) <= LOAD_THREADS * 3
