@@ -75,7 +75,9 @@ def milestone(client, team, due: date, assignees: list[str], **extra) -> dict:
 
 def outbox_keys(database_url: str, milestone_id: str) -> list[str]:
     """The milestone's reminder rows (their payload is cleared once delivered; the key says
-    which moment each is for)."""
+    which moment each is for), once the policies that write them have caught up: a command
+    answers when the projections have its events, a policy's outbox row may come later."""
+    settle(database_url)
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT key FROM outbox WHERE kind = 'notification_due' AND key LIKE %s ORDER BY id",
