@@ -7,17 +7,21 @@
 --                 same board aggregate: the worst case). The command waits for the kanban
 --                 and card-activity projections before answering 200 (202 on timeout).
 --           read: 100% GET /api/v1/boards/{id}: the board with its columns and all its cards.
+--           spread: 100% card moves over MANY boards (16 x 50 cards, each moved by its
+--                 owner, to a random column at a random position 0..12): little contention.
+--                 Its DATA_FILE is bench/lag.lua's ({ boards = { { token, columns, cards } } }).
 -- DATA_FILE a Lua file returning
 --           { tokens = {"...", ...}, board = "uuid", columns = {"uuid", ...},
 --             cards = {"uuid", ...} }
 --           written by run.py during setup. Each request is sent as one of the tokens' users
 --           (all members of the board's workspace), picked at random.
 --
--- done() (bench/common.lua) prints one JSON line named card_move or board_read.
+-- done() (bench/common.lua) prints one JSON line named card_move, card_move_spread or board_read.
 
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 local MAX_POSITION = 50
+local SPREAD_MAX_POSITION = 12
 local data, mode
 
 function init(args)
@@ -31,8 +35,10 @@ function init(args)
       bench_name = "card_move"
    elseif mode == "read" then
       bench_name = "board_read"
+   elseif mode == "spread" then
+      bench_name = "card_move_spread"
    else
-      error("unknown mode " .. tostring(mode) .. " (move or read)")
+      error("unknown mode " .. tostring(mode) .. " (move, spread or read)")
    end
    seed_random()
 end
@@ -42,6 +48,19 @@ local function pick(list)
 end
 
 function request()
+   if mode == "spread" then
+      -- A card of one of many boards, moved by the board's owner: little contention.
+      local board = pick(data.boards)
+      local body = string.format(
+         '{"column_id": %s, "position": %d}',
+         json_string(pick(board.columns)),
+         math.random(0, SPREAD_MAX_POSITION)
+      )
+      return wrk.format("PUT", "/api/v1/cards/" .. pick(board.cards) .. "/move", {
+         ["Authorization"] = "Bearer " .. board.token,
+         ["Content-Type"] = "application/json",
+      }, body)
+   end
    local headers = { ["Authorization"] = "Bearer " .. pick(data.tokens) }
    if mode == "move" then
       headers["Content-Type"] = "application/json"

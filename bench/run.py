@@ -9,6 +9,7 @@ then runs wrk once per benchmark:
   workspace_create  100% POST /api/v1/workspaces
   workspace_read    100% GET /api/v1/workspaces/{id}
   card_move         100% PUT /api/v1/cards/{id}/move, all on the one board
+  card_move_spread  100% card moves over 16 boards x 50 cards, each moved by its owner
   board_read        100% GET /api/v1/boards/{id} (200 cards)
   milestone_list    100% GET /api/v1/projects/{id}/milestones (1,000 milestones; filters)
   critical_path     100% GET /api/v1/projects/{id}/critical-path (10,000 tasks, 30,000
@@ -19,7 +20,8 @@ Progress and wrk's own report go to stderr; the last line of stdout is one JSON 
 Environment (all optional):
   BENCH_SECONDS       seconds per wrk run (10)
   BENCH_ONLY          comma-separated benchmarks or groups to run: workspace, kanban,
-                      milestones, workspace_create, workspace_read, card_move, board_read,
+                      spread, milestones, workspace_create, workspace_read, card_move,
+                      card_move_spread, board_read,
                       milestone_list, critical_path (all)
   BENCH_USERS         users registered for the workspace benchmarks (50)
   BENCH_KANBAN_USERS  users acting on the board: its workspace's owner + members (8)
@@ -96,11 +98,16 @@ class Benchmark:
     mode: str  # the script's first argument
     command: bool  # appends events and waits for projections
     connections: int | None = None  # wrk connections for this one (BENCH_CONNECTIONS)
+    data: str | None = None  # the data file's key in setup (default: the script's name)
 
 
 LAG_RATE = int(os.environ.get("BENCH_LAG_RATE") or 500)  # commands/s for projection_lag
 LAG_BOARDS = 16  # one per user, in the user's own workspace
 LAG_CARDS_PER_COLUMN = 8
+# card_move_spread: 16 boards of 50 cards (5 columns x 10), one per user, moved by its owner.
+SPREAD_BOARDS = 16
+SPREAD_COLUMNS = 5
+SPREAD_CARDS_PER_COLUMN = 10
 # The milestones benchmarks share one project (bench/milestones.py).
 MILESTONE_USERS = 4  # the project's workspace: its owner and 3 members
 CP_TASKS = int(os.environ.get("BENCH_CP_TASKS") or 10_000)
@@ -114,6 +121,7 @@ BENCHMARKS = (
     Benchmark("workspace_create", "workspace", "workspaces.lua", "create", command=True),
     Benchmark("workspace_read", "workspace", "workspaces.lua", "read", command=False),
     Benchmark("card_move", "kanban", "kanban.lua", "move", command=True),
+    Benchmark("card_move_spread", "spread", "kanban.lua", "spread", command=True, data="spread"),
     Benchmark("board_read", "kanban", "kanban.lua", "read", command=False),
     Benchmark("projection_lag", "lag", "lag.lua", str(LAG_RATE), command=True),
     Benchmark("milestone_list", "milestones", "milestones.lua", "list", command=False),
@@ -319,6 +327,7 @@ def main() -> int:
             n_users if "workspace" in groups else 0,
             kanban_users if "kanban" in groups else 0,
             LAG_BOARDS if "lag" in groups else 0,
+            SPREAD_BOARDS if "spread" in groups else 0,
             MILESTONE_USERS if "milestones" in groups else 0,
         )
         log(
@@ -362,6 +371,23 @@ def main() -> int:
             ]
             data_files["lag.lua"] = tmp / "lag.lua"
             write_lag_lua_data(boards, data_files["lag.lua"])
+        if "spread" in groups:
+            log(
+                f"setup: {SPREAD_BOARDS} boards (one per user, in the user's workspace), "
+                f"{SPREAD_COLUMNS} columns x {SPREAD_CARDS_PER_COLUMN} cards"
+            )
+            spread_boards = [
+                create_kanban_board(
+                    base_url,
+                    user,
+                    [],
+                    columns=SPREAD_COLUMNS,
+                    cards_per_column=SPREAD_CARDS_PER_COLUMN,
+                )
+                for user in users[:SPREAD_BOARDS]
+            ]
+            data_files["spread"] = tmp / "spread.lua"
+            write_lag_lua_data(spread_boards, data_files["spread"])
         if "milestones" in groups:
             log(
                 f"setup: a project of {CP_MILESTONES} milestones, {CP_TASKS} tasks and "
@@ -410,7 +436,7 @@ def main() -> int:
             wrk_before = children_cpu_seconds()
             machine_before = machine_busy_seconds()
             result, report = run_wrk(
-                base_url, bench, data_files[bench.script], seconds, wrk_threads, conns
+                base_url, bench, data_files[bench.data or bench.script], seconds, wrk_threads, conns
             )
             result["connections"] = conns
             cpu = meter.stop()
