@@ -3,6 +3,7 @@ for every entry point (the API's container, the jobs' services, the CLI's comman
 
 from __future__ import annotations
 
+import select
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -79,6 +80,8 @@ def purging_check(pool: ConnectionPool) -> Callable[[psycopg.Connection], None]:
     a database that dropped all connections costs one retry pause, not one per connection."""
 
     def check(conn: psycopg.Connection) -> None:
+        if untouched_since_used(conn):
+            return
         try:
             ConnectionPool.check_connection(conn)
         except Exception:
@@ -88,6 +91,27 @@ def purging_check(pool: ConnectionPool) -> Callable[[psycopg.Connection], None]:
     return check
 
 
+def untouched_since_used(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """True when an idle pooled connection needs no round trip to be trusted: nothing has
+    arrived on its socket since it was last used. A server that ends a session (terminated
+    backend, restart, shutdown) sends an error and closes the socket, which makes it
+    readable; then the pool's check runs its empty query and the dead one is replaced. One
+    non-blocking ``select`` instead of a round trip per checkout, several per command.
+
+    A peer that vanished without closing (no FIN) is not seen here, nor by the empty query
+    until a TCP timeout: the statement fails instead, and is retried on a fresh connection
+    (eventsourcing's recorder retries; ``interfaces/http/db.py`` retries a read once)."""
+    if conn.closed or conn.broken:
+        return False
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
+
+
 def async_purging_check(
     pool: Callable[[], AsyncConnectionPool],
 ) -> Callable[[psycopg.AsyncConnection], Awaitable[None]]:
@@ -95,6 +119,8 @@ def async_purging_check(
     argument of the pool's constructor)."""
 
     async def check(conn: psycopg.AsyncConnection) -> None:
+        if untouched_since_used(conn):
+            return
         try:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
@@ -186,7 +212,7 @@ def make_projector(
 
 async def open_read_pool(database_url: str, size: int) -> AsyncConnectionPool:
     """The API's read pool. Each connection is checked as it is handed out (one empty
-    query): after the database dropped connections (restart, failover, terminated backends)
+    query when something arrived on it while idle, ``untouched_since_used``): after the database dropped connections (restart, failover, terminated backends)
     the dead ones are replaced instead of failing the requests that get them
     (``async_purging_check``)."""
     pool = AsyncConnectionPool(
