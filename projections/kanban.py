@@ -1,7 +1,8 @@
-"""Kanban read model: boards, columns and cards with dense integer positions.
+"""Kanban read model: boards, columns and cards.
 
-The write side orders columns and cards by fractional keys (``rank``); this projection keeps
-the spec's ``position`` dense (0, 1, 2...). Its rows are written by ``KanbanRows``
+The write side orders columns and cards by fractional keys (``rank``); the spec's dense
+``position`` (0, 1, 2...) is stored for columns and computed for cards where they are read
+(``projections/kanban_queries.py``). Its rows are written by ``KanbanRows``
 (projections/kanban_rows.py), the one implementation of each event's row changes: live, a
 unit of one event; in a rebuild, a unit of one batch.
 """
@@ -43,10 +44,9 @@ class KanbanProjection(CardAttachments, TrackedTime, Projection):
         """A rebuild: the batch's rows, as ``write`` event by event would leave them."""
         rows = KanbanRows(cur)
         with cur.connection.pipeline():
-            for i, (event, position) in enumerate(events):
+            for event, position in events:
                 if type(event) in KANBAN_EVENTS:
-                    following = events[i + 1][0] if i + 1 < len(events) else None
-                    rows.apply(event, following)
+                    rows.apply(event)
                 else:  # time entries and attachments: by card id
                     self.apply(cur, event, position)
             rows.flush()

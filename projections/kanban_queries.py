@@ -11,8 +11,20 @@ import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+# A card's dense position (0, 1, 2... in (rank, id) order within its column) is not stored
+# (a move would renumber the rest of two columns): it is counted where a card is read, over
+# the (column_id, rank, id) index, or numbered by row_number() where a column is read whole.
+CARD_POSITION = (
+    "(SELECT count(*) FROM kanban_cards p WHERE p.column_id = k.column_id"
+    " AND (p.rank, p.id) < (k.rank, k.id))::int"
+)
+NUMBERED_CARDS = (
+    "(SELECT *, (row_number() OVER (ORDER BY rank, id) - 1)::int AS position FROM kanban_cards"
+    " WHERE column_id = {column})"
+)
 CARD_COLUMNS = (
-    "k.id, k.board_id, k.column_id, k.project_id, k.title, k.description, k.position, k.priority,"
+    "k.id, k.board_id, k.column_id, k.project_id, k.title, k.description,"
+    f" {CARD_POSITION} AS position, k.priority,"
     " k.due_date, k.estimated_hours::float8 AS estimated_hours, k.actual_hours::float8 AS actual_hours,"
     " k.assignee_id, k.created_by, k.labels, k.attachments,"
     " jsonb_array_length(coalesce(k.attachments, '[]')) AS attachments_count, k.completed_at,"
@@ -47,7 +59,7 @@ BOARD_BODY = (
     " 'board_id', c.board_id, 'name', c.name, 'position', c.position, 'color', c.color,"
     " 'wip_limit', c.wip_limit, 'is_done_column', c.is_done_column, 'created_at', c.created_at,"
     " 'updated_at', c.updated_at, 'version', c.version, 'cards', coalesce((SELECT"
-    f" json_agg({CARD_JSON} ORDER BY k.position) FROM kanban_cards k WHERE k.column_id = c.id),"
+    f" json_agg({CARD_JSON} ORDER BY k.position) FROM {NUMBERED_CARDS.format(column='c.id')} k),"
     " '[]'::json)) ORDER BY c.position) FROM kanban_columns c WHERE c.board_id = b.id), '[]'::json)"
     ")::text FROM kanban_boards b WHERE b.id = %s"
 )
@@ -169,9 +181,10 @@ async def column(conn: AsyncConnection, column_id: UUID, user_id: UUID) -> dict[
 async def cards_of_column(
     conn: AsyncConnection, column_id: UUID, *, limit: int, after: int | None
 ) -> list[dict[str, Any]]:
-    query = f"SELECT {CARD_COLUMNS} FROM kanban_cards k WHERE k.column_id = %(column)s"
+    columns = CARD_COLUMNS.replace(f"{CARD_POSITION} AS position", "k.position")
+    query = f"SELECT {columns} FROM {NUMBERED_CARDS.format(column='%(column)s')} k"
     if after is not None:
-        query += " AND k.position > %(after)s"
+        query += " WHERE k.position > %(after)s"
     query += " ORDER BY k.position LIMIT %(limit)s"
     return await _all(conn, query, {"column": column_id, "after": after, "limit": limit})
 

@@ -7,12 +7,11 @@ then flushed); a rebuild makes a unit of each batch. Within a unit:
 - card moves, edits and assignments are folded per card (later values win; ``completed_at``
   keeps its CASE/coalesce meaning) and written with one ``UPDATE ... FROM unnest`` per set of
   columns;
-- a card's ``position`` is dense (0, 1, 2... in (rank, id) order: the order of
-  ``Board.cards_in``) and set in one place, ``RENUMBER_CARDS``, once per unit for every column
-  some event changed. Positions are derived from (rank, id) and no statement reads them, so
-  renumbering once after the last change gives the rows renumbering after each change gives,
-  as long as nothing changes a column without renumbering it in between: a card deleted on
-  its own (not followed by its removal from the board) first writes everything pending;
+- a card's ``position`` (dense: 0, 1, 2... in (rank, id) order, the order of
+  ``Board.cards_in``) is not stored: the queries number the cards where they read them
+  (``projections/kanban_queries.py``), so a move writes one card row instead of renumbering
+  the rest of two columns. Columns keep a stored ``position`` (``RENUMBER_COLUMNS``): they
+  move rarely;
 - a board's ``version`` and ``updated_at`` are set once, to its last event's.
 
 Other events write at once, after the pending card rows where their statements depend on
@@ -53,12 +52,7 @@ DONE = (
     "completed_at = CASE WHEN u.done_set THEN u.done_at ELSE coalesce(c.completed_at, u.done_at)"
     " END"
 )
-# The dense positions: cards per column, columns per board, in (rank, id) order.
-RENUMBER_CARDS = (
-    "UPDATE kanban_cards c SET position = r.pos FROM (SELECT id, (row_number() OVER"
-    " (PARTITION BY column_id ORDER BY rank, id) - 1)::int AS pos FROM kanban_cards"
-    " WHERE column_id = ANY(%s)) r WHERE c.id = r.id AND c.position IS DISTINCT FROM r.pos"
-)
+# The dense positions of a board's columns, in (rank, id) order.
 RENUMBER_COLUMNS = (
     "UPDATE kanban_columns c SET position = r.pos FROM (SELECT id, (row_number() OVER"
     " (ORDER BY rank, id) - 1)::int AS pos FROM kanban_columns WHERE board_id = %s) r"
@@ -80,16 +74,11 @@ class KanbanRows:
     def __init__(self, cur: Cursor) -> None:
         self.cur = cur
         self.cards: dict[Any, dict[str, Any]] = {}  # card id -> column -> value
-        self.columns: set[Any] = set()  # to renumber
         self.boards: dict[Any, tuple[int, Any]] = {}  # board id -> (version, updated_at)
 
-    def apply(self, e: Any, following: Any = None) -> None:
-        """One event of the unit; ``following`` is the event after it in the unit, if any."""
-        if type(e) is Card.Deleted:
-            removed = type(following) is Board.CardRemoved and following.card_id == e.originator_id
-            self.card_deleted(e, removed_next=removed)
-        else:
-            WRITERS[type(e)](self, e)
+    def apply(self, e: Any) -> None:
+        """One event of the unit."""
+        WRITERS[type(e)](self, e)
 
     # Boards -------------------------------------------------------------------------------
 
@@ -187,7 +176,6 @@ class KanbanRows:
                 (e.target_column_id, rank, e.timestamp, e.target_column_id, e.timestamp, card_id),
             )
         self.cur.execute("DELETE FROM kanban_columns WHERE id = %s", (e.column_id,))
-        self.columns.add(e.target_column_id)
         self.cur.execute(RENUMBER_COLUMNS, (e.originator_id,), prepare=True)
         self._board(e)
 
@@ -198,8 +186,8 @@ class KanbanRows:
         self._flush_card(e.card_id)
         self.cur.execute(
             "INSERT INTO kanban_cards (id, column_id, board_id, project_id, workspace_id, title,"
-            " position, rank, created_at, updated_at, completed_at, version)"
-            " VALUES (%s, %s, %s, %s, %s, '', 0, %s, %s, %s, %s, 0)"
+            " rank, created_at, updated_at, completed_at, version)"
+            " VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s, 0)"
             " ON CONFLICT (id) DO UPDATE SET column_id = excluded.column_id, rank = excluded.rank,"
             " completed_at = excluded.completed_at",
             (
@@ -215,7 +203,6 @@ class KanbanRows:
             ),
             prepare=True,
         )
-        self.columns.add(e.column_id)
         self._board(e)
 
     def card_moved(self, e: Any) -> None:
@@ -228,14 +215,11 @@ class KanbanRows:
             card["done"] = (False, e.timestamp)
         elif done[0] and done[1] is None:
             card["done"] = (True, e.timestamp)
-        self.columns.add(e.column_id)
-        self.columns.add(e.from_column_id)
         self._board(e)
 
     def card_removed(self, e: Any) -> None:
         self.cards.pop(e.card_id, None)  # its row goes: what was pending for it too
         self.cur.execute("DELETE FROM kanban_cards WHERE id = %s", (e.card_id,))
-        self.columns.add(e.column_id)
         self._board(e)
 
     # Card content (card events) ----------------------------------------------------------
@@ -244,8 +228,8 @@ class KanbanRows:
         self._flush_card(e.originator_id)
         self.cur.execute(
             "INSERT INTO kanban_cards (id, board_id, project_id, workspace_id, title, description,"
-            " position, rank, priority, due_date, estimated_hours, assignee_id, created_by, labels,"
-            " created_at, updated_at, version) VALUES (%s, %s, %s, %s, %s, %s, 0, '', %s, %s, %s,"
+            " rank, priority, due_date, estimated_hours, assignee_id, created_by, labels,"
+            " created_at, updated_at, version) VALUES (%s, %s, %s, %s, %s, %s, '', %s, %s, %s,"
             " %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET title = excluded.title,"
             " description = excluded.description, priority = excluded.priority,"
             " due_date = excluded.due_date, estimated_hours = excluded.estimated_hours,"
@@ -281,10 +265,8 @@ class KanbanRows:
         card = self._card(e.originator_id, e.timestamp)
         card["assignee_id"], card["version"] = e.assignee_id, e.originator_version
 
-    def card_deleted(self, e: Any, *, removed_next: bool) -> None:
-        self.cards.pop(e.originator_id, None)
-        if not removed_next:  # its column is not renumbered next: renumber what is due first
-            self.flush()
+    def card_deleted(self, e: Any) -> None:
+        self.cards.pop(e.originator_id, None)  # its row goes: what was pending for it too
         self.cur.execute("DELETE FROM kanban_cards WHERE id = %s", (e.originator_id,))
 
     def _card(self, card_id: Any, timestamp: Any) -> dict[str, Any]:
@@ -301,12 +283,8 @@ class KanbanRows:
             self._write_cards({card_id: self.cards.pop(card_id)})
 
     def flush(self) -> None:
-        """Write what is pending: card rows, positions, board versions."""
+        """Write what is pending: card rows, board versions."""
         self._write_cards()
-        if self.columns:
-            columns = [c for c in self.columns if c is not None]
-            self.cur.execute(RENUMBER_CARDS, (columns,), prepare=True)
-            self.columns = set()
         if len(self.boards) == 1:  # live: one board, plain values
             ((board_id, (version, stamp)),) = self.boards.items()
             self.cur.execute(BOARD, (version, stamp, board_id), prepare=True)
@@ -374,5 +352,6 @@ WRITERS: dict[type, Callable[[KanbanRows, Any], None]] = {
     Card.Created: KanbanRows.card_created,
     Card.Updated: KanbanRows.card_updated,
     Card.Assigned: KanbanRows.card_assigned,
+    Card.Deleted: KanbanRows.card_deleted,
 }
-EVENTS = (*WRITERS, Card.Deleted)  # every event that changes kanban rows
+EVENTS = tuple(WRITERS)  # every event that changes kanban rows

@@ -1,12 +1,18 @@
 """Property: any sequence of creates, moves and deletes keeps each column's order a
-permutation with dense positions, in the aggregate and in the read table, and never exceeds a
-WIP limit without an override."""
+permutation with dense positions, in the aggregate and in what clients read, and never exceeds
+a WIP limit without an override.
+
+Card positions are computed where they are read (migrations/0020): a card read counts the
+cards before it, a board or column read numbers them. Each of them must show, after any
+sequence of moves, exactly the positions the projection stored before 0020, when it
+renumbered the columns a unit touched with ``RENUMBERED_BEFORE_0020``."""
 
 from __future__ import annotations
 
 import itertools
 import uuid
 
+import orjson
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +20,7 @@ from hypothesis import strategies as st
 
 from domain.kanban import Board, WipLimitReached
 from projections.kanban import KanbanProjection
+from projections.kanban_queries import BOARD_BODY, CARD_POSITION, NUMBERED_CARDS
 
 LIMITS = [None, 2, 3]
 
@@ -37,16 +44,47 @@ def conn(database_url):
         yield connection
 
 
-def read_layout(cur, board_id) -> dict[str, list[tuple[str, int]]]:
-    cur.execute(
-        "SELECT column_id::text, id::text, position FROM kanban_cards WHERE board_id = %s"
-        " ORDER BY column_id, position",
-        (board_id,),
-    )
+# The stored positions before migrations/0020: the projection set every card's position to
+# this, for the columns a unit of events touched (it renumbered them after each unit).
+RENUMBERED_BEFORE_0020 = (
+    "SELECT column_id::text, id::text, (row_number() OVER"
+    " (PARTITION BY column_id ORDER BY rank, id) - 1)::int FROM kanban_cards WHERE board_id = %s"
+)
+
+
+def layout(rows) -> dict[str, list[tuple[str, int]]]:
+    """column id -> [(card id, position)] in position order."""
     result: dict[str, list[tuple[str, int]]] = {}
-    for column_id, card_id, position in cur.fetchall():
+    for column_id, card_id, position in sorted(rows, key=lambda r: (r[0], r[2])):
         result.setdefault(column_id, []).append((card_id, position))
     return result
+
+
+def read_layouts(cur, board_id) -> dict[str, dict[str, list[tuple[str, int]]]]:
+    """The board's layout as each reader shows it, and as it was stored before 0020."""
+    cur.execute(RENUMBERED_BEFORE_0020, (board_id,))
+    before = layout(cur.fetchall())
+    cur.execute(
+        f"SELECT k.column_id::text, k.id::text, {CARD_POSITION} FROM kanban_cards k"
+        " WHERE k.board_id = %s",
+        (board_id,),
+    )
+    cards = layout(cur.fetchall())  # GET /cards/{id}, a move's answer
+    cur.execute(BOARD_BODY, (board_id,))
+    document = orjson.loads(cur.fetchone()[0])  # GET /boards/{id}
+    board = layout(
+        (c["column_id"], c["id"], c["position"])
+        for col in document["columns"]
+        for c in col["cards"]
+    )
+    pages = []  # GET /columns/{id}/cards
+    for column in before:
+        cur.execute(
+            f"SELECT column_id::text, id::text, position FROM {NUMBERED_CARDS.format(column='%s')} k",
+            (column,),
+        )
+        pages += cur.fetchall()
+    return {"before 0020": before, "card": cards, "board": board, "column": layout(pages)}
 
 
 @settings(
@@ -130,9 +168,12 @@ def test_order_stays_a_dense_permutation_and_wip_holds(conn, ops):
             if target is not None and override is None:
                 limit = LIMITS[columns.index(target)]
                 assert limit is None or len(board.cards_in(target)) <= limit
-            # The read table shows the same order with dense positions.
-            table = read_layout(cur, board.id)
+            # Every read shows the aggregate's order with dense positions: the positions
+            # stored before 0020.
+            layouts = read_layouts(cur, board.id)
+            for reader, table in layouts.items():
+                assert table == layouts["before 0020"], reader
             for column in columns:
-                rows = table.get(column, [])
+                rows = layouts["card"].get(column, [])
                 assert [card for card, _ in rows] == board.cards_in(column)
                 assert [position for _, position in rows] == list(range(len(rows)))

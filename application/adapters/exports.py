@@ -12,7 +12,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from application.exports_format import COLLECTIONS
+from application.exports_format import COLLECTIONS, COMPUTED
 
 
 class ExportRecords:
@@ -100,9 +100,10 @@ class ExportRecords:
             ).fetchone()
             for name, table in COLLECTIONS.items():
                 with conn.cursor() as cur:
+                    computed = sql.SQL(", " + COMPUTED[name] if name in COMPUTED else "")
                     cur.execute(
-                        sql.SQL("SELECT * FROM {} WHERE workspace_id = %s ORDER BY id").format(
-                            sql.Identifier(table)
+                        sql.SQL("SELECT *{} FROM {} WHERE workspace_id = %s ORDER BY id").format(
+                            computed, sql.Identifier(table)
                         ),
                         (workspace_id,),
                     )
