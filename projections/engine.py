@@ -142,6 +142,9 @@ class ProjectionWorker:
     """One projection's runner state and its batch step (driven by a Projector)."""
 
     alone = False  # True: stepped in a transaction of its own (a policy), not with the others
+    # A policy that the projections' batch advanced to its end (``step_together``): its own
+    # step would find nothing, so the projector skips it this round.
+    settled = False
 
     def __init__(self, projection: Projection, decoded: DecodedEvents, batch_size: int) -> None:
         self.projection = projection
@@ -242,16 +245,27 @@ class ProjectionWorker:
         )
 
 
-def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
+def step_together(
+    conn: Connection,
+    workers: Sequence[ProjectionWorker],
+    policies: Sequence[ProjectionWorker] = (),
+) -> int:
     """Apply one batch to several projections in ONE transaction: lock their tracking rows,
     read the log once from the lowest position, give each projection the events past its own
     position, advance them all and notify once (``name:position,...``).
+
+    ``policies`` (each stepped alone, ``projections/policy.py``) are advanced in the same
+    transaction over the events of the batch they do not handle, up to the first one they
+    do: most events concern no policy, and a policy's own transaction for them (lock, read,
+    advance, commit) would cost several round trips each. What a policy handles is left to
+    its own step; a policy behind the batch is left to it whole.
 
     Any error rolls the whole batch back and each projection runs it alone instead
     (``ProjectionWorker.step``), which isolates a poison event to its projection.
     Returns how many log rows were consumed (0: nothing to do).
     """
-    by_name = {w.projection.name: w for w in workers}
+    by_name = {w.projection.name: w for w in (*workers, *policies)}
+    alone = {w.projection.name for w in policies}
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(
@@ -264,18 +278,29 @@ def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
             for name, position, state, skipped in cur.fetchall():
                 if state == "running":
                     tracked[name], parked[name] = int(position), frozenset(skipped)
-            if not tracked:
+            projected = {n: p for n, p in tracked.items() if n not in alone}
+            if not projected:
                 return 0
-            batch_size = min(by_name[n].batch_size for n in tracked)
-            rows = read_events(cur, min(tracked.values()), batch_size)
+            batch_size = min(by_name[n].batch_size for n in projected)
+            start = min(projected.values())
+            rows = read_events(cur, start, batch_size)
             if not rows:
+                for name in alone & tracked.keys():  # at or past the head: nothing to step
+                    by_name[name].settled = tracked[name] >= start
                 return 0
             last = rows[-1].position
-            for name, position in tracked.items():
+            advanced = {}
+            for name, position in projected.items():
                 worker = by_name[name]
                 mine = [r for r in rows if r.position > position]
                 apply_decoded(cur, worker.projection, worker.decoded, mine, parked[name])
-            advanced = {name: max(position, last) for name, position in tracked.items()}
+                advanced[name] = max(position, last)
+            for name in alone & tracked.keys():
+                policy = by_name[name]
+                skipped = unhandled_until(policy, tracked[name], start, rows, parked[name])
+                if skipped > tracked[name]:
+                    advanced[name] = skipped
+                policy.settled = skipped >= last  # nothing of this batch left for its step
             cur.execute(
                 "UPDATE projection_tracking t SET position = v.position, updated_at = now()"
                 " FROM unnest(%s::text[], %s::bigint[]) AS v(name, position)"
@@ -293,7 +318,25 @@ def step_together(conn: Connection, workers: Sequence[ProjectionWorker]) -> int:
         raise
     except Exception:
         log.warning("projection batch failed; running each projection alone")
+        for policy in policies:
+            policy.settled = False  # rolled back: each policy steps on its own
         return max((w.step(conn) for w in workers), default=0)
+
+
+def unhandled_until(
+    worker: ProjectionWorker, position: int, start: int, rows: Sequence[Row], parked: frozenset[int]
+) -> int:
+    """How far a policy at ``position`` may advance over ``rows`` (read after ``start``)
+    without reacting: to just before the first event it handles (and has not parked).
+    ``position`` itself when the rows do not cover what follows it."""
+    if position < start:
+        return position
+    handles = worker.projection.handles_topic
+    for row in rows:
+        if row.position > position and handles(row.topic) and row.position not in parked:
+            break
+        position = max(position, row.position)
+    return position
 
 
 class Projector:
@@ -380,11 +423,14 @@ class Projector:
                 last_election = time.monotonic()
             leading = [w for w in self.workers if w.is_leader]
             together = [w for w in leading if not w.alone]
-            busy = bool(together) and step_together(conn, together) >= min(
+            policies = [w for w in leading if w.alone]
+            for worker in policies:
+                worker.settled = False
+            busy = bool(together) and step_together(conn, together, policies) >= min(
                 w.batch_size for w in together
             )
-            for worker in leading:
-                if worker.alone and worker.step(conn) > 0:
+            for worker in policies:
+                if not worker.settled and worker.step(conn) > 0:
                     busy = True  # it may have stopped early: go round again
             if busy:
                 continue

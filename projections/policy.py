@@ -104,6 +104,7 @@ class PolicyContext:
         if key is None:
             key = f"{self.policy.name}:{self.position}:{self.outboxed}"
         self.outboxed += 1
+        self.policy.effects += 1
         self.cur.execute(
             "INSERT INTO outbox (key, kind, policy, position, payload)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
@@ -117,6 +118,7 @@ class PolicyContext:
         if not events:
             return
         stored = [self.mapper.to_stored_event(e) for e in events]
+        self.policy.effects += 1
         self.cur.execute(
             APPEND,
             (
@@ -135,6 +137,7 @@ class Policy:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]] = ()  # a policy owns no read table
     is_policy: ClassVar[bool] = True
+    effects = 0  # new events or outbox rows written in the current transaction (its worker's)
     _handlers: ClassVar[dict[str, Handler]]
 
     def __init__(self, loader: Loader | None = None) -> None:
@@ -194,7 +197,7 @@ class PolicyWorker(ProjectionWorker):
             rows = read_events(cur, position, self.batch_size)
             if not rows:
                 return 0
-            cur.execute("SET LOCAL synchronous_commit = on")  # new events and side effects
+            policy.effects = 0
             done, consumed = position, 0
             for row in rows:
                 consumed += 1
@@ -206,11 +209,22 @@ class PolicyWorker(ProjectionWorker):
                     except psycopg.OperationalError:
                         raise
                     except Exception as e:
+                        self._durable_if_effects(cur, policy)
                         self._fail(cur, done, row, e)
                         return 0
                     done = row.position
                     if appended:
                         break
                 done = row.position
+            self._durable_if_effects(cur, policy)
             self._advance(cur, done)
             return consumed
+
+    @staticmethod
+    def _durable_if_effects(cur: Cursor, policy: Policy) -> None:
+        """New events and side effects commit synchronously (the projector's connection
+        commits asynchronously otherwise): a delivered outbox row must never be lost to a
+        crash and written, and delivered, again. A batch that only moved the position needs
+        no flush: lost, it is read again and passed over again."""
+        if policy.effects:
+            cur.execute("SET LOCAL synchronous_commit = on")

@@ -16,7 +16,13 @@ from domain.workspaces import Workspace
 from interfaces.bootstrap import open_event_store
 from projections import control
 from projections.base import handles
-from projections.engine import Projector
+from projections.engine import (
+    DecodedEvents,
+    ProjectionWorker,
+    Projector,
+    ensure_tracking,
+    step_together,
+)
 from projections.outbox import OutboxDispatcher, OutboxItem
 from projections.policy import Policy, PolicyContext
 from projections.workspaces import WorkspacesProjection
@@ -196,3 +202,55 @@ def test_pause_resume_and_skip_apply_to_a_policy(running):
     assert found["poison"] == []  # parked: no reaction
     assert len(found["after-poison"]) == 1
     assert [p.position for p in policy_status(url).parked] == [position]
+
+
+def test_events_a_policy_does_not_handle_are_passed_over_with_the_projections(
+    fresh_database_url,
+):
+    """The projections' batch advances a policy over the events it does not handle, up to
+    the first one it does; the policy's own step reacts to that one, once."""
+    url = fresh_database_url
+    store = open_event_store(url, pool_size=2)
+    try:
+        first = new_workspace(store, "before")
+        with psycopg.connect(url, autocommit=True) as conn:
+            ensure_tracking(conn, ["workspaces"])
+            ensure_tracking(conn, ["stamper"], at_head=True)  # after "before" was created
+        for i in range(3):  # not handled by the policy
+            first.update(actor_id=first.owner_id, description=f"edit {i}")
+            store.save(first)
+        second = new_workspace(store, "handled")  # handled
+        second.update(actor_id=second.owner_id, settings={"after": True})
+        store.save(second)
+        with psycopg.connect(url) as conn:
+            positions = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT notification_id FROM worksync_events ORDER BY notification_id"
+                )
+            ]
+        decoded = DecodedEvents(store.mapper)
+        projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=100)
+        policy = Stamper(store).make_worker(decoded, batch_size=100)
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert step_together(conn, [projection], [policy]) == len(positions)
+            tracking = dict(conn.execute("SELECT name, position FROM projection_tracking"))
+            # the projection took the whole batch; the policy stopped before "handled"
+            assert tracking["workspaces"] == positions[-1]
+            assert tracking["stamper"] == positions[-3]
+            assert stamps(url)["handled"] == []
+
+            assert policy.step(conn) == 1  # the policy's own step: the event it handles
+            assert len(stamps(url)["handled"]) == 1
+            while policy.step(conn):  # what follows, its own Updated among it
+                pass
+            head = conn.execute("SELECT max(notification_id) FROM worksync_events").fetchone()[0]
+            step_together(conn, [projection], [policy])
+            tracking = dict(conn.execute("SELECT name, position FROM projection_tracking"))
+            assert (tracking["workspaces"], tracking["stamper"]) == (head, head)
+        found = stamps(url)
+        assert len(found["handled"]) == 1  # reacted to once
+        assert found["before"] == ["edit 0", "edit 1", "edit 2"]  # no reaction: not handled
+    finally:
+        store.close()
