@@ -68,6 +68,7 @@ BOARD_ROLE = (
     " ON m.workspace_id = b.workspace_id AND m.user_id = %s WHERE b.id = %s"
 )
 KANBAN = "kanban"  # the projection that owns every table of the board document
+MEMBERS = "workspaces"  # the projection that owns workspace_members (the caller's role)
 
 
 async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -93,8 +94,11 @@ class BoardDocuments:
     documents it built, tagged with the ``kanban`` projection's position at the time (from
     the read-your-writes waiter, which follows the projectors' progress). A document is
     served again only while that position has not moved: every table in it is written by
-    that projection alone, in transactions that advance it. The caller's membership and
-    role are read on every request.
+    that projection alone, in transactions that advance it. The caller's role (membership
+    of the board's workspace) is kept the same way, tagged with the positions of both
+    projections it is read from (``kanban``: the board's workspace; ``workspaces``: the
+    members): a change of membership anywhere moves the tag. With a read replica (no
+    positions announced) both are read on every request.
     """
 
     def __init__(self, positions: dict[str, int] | None, capacity: int = 128) -> None:
@@ -104,6 +108,11 @@ class BoardDocuments:
         self.positions = positions
         self.capacity = capacity
         self._documents: OrderedDict[UUID, tuple[int, bytes]] = OrderedDict()
+        # (board, user) -> ((kanban, workspaces) positions, role or None: not a member)
+        self._roles: OrderedDict[tuple[UUID, UUID], tuple[tuple[int, int], str | None]] = (
+            OrderedDict()
+        )
+        self.role_capacity = capacity * 64
 
     async def _position(self, conn: AsyncConnection) -> int | None:
         if self.positions is not None:
@@ -112,11 +121,31 @@ class BoardDocuments:
         row = await cur.fetchone()
         return None if row is None else int(row[0])
 
+    async def _role(self, conn: AsyncConnection, board_id: UUID, user_id: UUID) -> str | None:
+        """The caller's role in the board's workspace (None: not a member, or no board)."""
+        tag = None
+        if self.positions is not None:  # before reading: a later change moves them
+            kanban, members = self.positions.get(KANBAN), self.positions.get(MEMBERS)
+            if kanban is not None and members is not None:
+                tag = (kanban, members)
+                cached = self._roles.get((board_id, user_id))
+                if cached is not None and cached[0] == tag:
+                    self._roles.move_to_end((board_id, user_id))
+                    return cached[1]
+        cur = await conn.execute(BOARD_ROLE, (user_id, board_id), prepare=True)
+        row = await cur.fetchone()
+        role = None if row is None else row[0]
+        if tag is not None:
+            self._roles[(board_id, user_id)] = (tag, role)
+            self._roles.move_to_end((board_id, user_id))
+            while len(self._roles) > self.role_capacity:
+                self._roles.popitem(last=False)
+        return role
+
     async def get(self, conn: AsyncConnection, board_id: UUID, user_id: UUID) -> bytes | None:
         position = await self._position(conn)  # before reading: a later change moves it
-        cur = await conn.execute(BOARD_ROLE, (user_id, board_id), prepare=True)
-        member = await cur.fetchone()
-        if member is None:
+        role = await self._role(conn, board_id, user_id)
+        if role is None:
             return None
         cached = self._documents.get(board_id)
         if cached is not None and position is not None and cached[0] == position:
@@ -133,7 +162,7 @@ class BoardDocuments:
                 self._documents.move_to_end(board_id)
                 while len(self._documents) > self.capacity:
                     self._documents.popitem(last=False)
-        return b'{"role":' + orjson.dumps(member[0]) + b"," + body[1:]
+        return b'{"role":' + orjson.dumps(role) + b"," + body[1:]
 
 
 async def board(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> dict[str, Any] | None:

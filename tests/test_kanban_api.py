@@ -332,3 +332,28 @@ def test_repeated_board_reads_follow_every_change_and_each_callers_role(api, cli
     )
     assert removed.status_code == 204, removed.text
     assert client.get(f"/api/v1/boards/{b['id']}", headers=viewer["headers"]).status_code == 404
+
+
+def test_a_board_read_shows_a_role_change_and_a_removal_at_once(api, client):
+    """The board read keeps the caller's role between reads (tagged with the projections'
+    positions): a change of role, then the removal, show in the very next read."""
+    owner, ws, b, _ = setup_board(api, client)
+    other = api.register()
+    other_id = other["user"]["id"]
+    add_member(client, ws["id"], owner, other_id, "member")
+    assert board(client, other, b["id"])["role"] == "member"
+    assert board(client, other, b["id"])["role"] == "member"  # the kept role
+    changed = client.put(
+        f"/api/v1/workspaces/{ws['id']}/members/{other_id}",
+        json={"role": "viewer"},
+        headers=owner["headers"],
+    )
+    assert changed.status_code == 200, changed.text
+    assert board(client, other, b["id"])["role"] == "viewer"
+    removed = client.delete(
+        f"/api/v1/workspaces/{ws['id']}/members/{other_id}", headers=owner["headers"]
+    )
+    assert removed.status_code == 204
+    gone = client.get(f"/api/v1/boards/{b['id']}", headers=other["headers"])
+    assert gone.status_code == 404
+    assert board(client, owner, b["id"])["role"] == "owner"
