@@ -124,7 +124,7 @@ def run_rebuild(env: dict[str, str], batch: str | None, profile: Path | None) ->
         profile.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
         out = str(profile / "rebuild.txt")
-        argv = [spy, "record", "-r", "100", "-f", "raw", "-o", out, "--", *argv]
+        argv = [spy, "record", "--subprocesses", "-r", "100", "-f", "raw", "-o", out, "--", *argv]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
