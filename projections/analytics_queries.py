@@ -17,22 +17,10 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from projections.queries import fetch_aggregate, fetch_all
+
 OPEN_MILESTONE = "ms.status NOT IN ('completed', 'cancelled')"
 VISIBLE_TIME = "(te.user_id = %(caller)s OR te.workspace_id = ANY(%(managed)s))"
-
-
-async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        row = await cur.fetchone()
-        assert row is not None
-        return row
-
-
-async def _all(conn: AsyncConnection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
 
 
 # Scope -------------------------------------------------------------------------------------
@@ -40,7 +28,7 @@ async def _all(conn: AsyncConnection, query: str, params: dict[str, Any]) -> lis
 
 async def memberships(conn: AsyncConnection, caller: UUID) -> list[dict[str, Any]]:
     """The caller's workspaces with their role and name."""
-    return await _all(
+    return await fetch_all(
         conn,
         "SELECT w.id AS workspace_id, w.name, m.role::text AS role, w.settings"
         " FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id"
@@ -130,9 +118,9 @@ async def dashboard(conn: AsyncConnection, params: dict[str, Any]) -> dict[str, 
     ``week_start``/``week_end`` (instants), ``week_first``/``week_last`` (dates),
     ``horizon`` and ``limit`` (upcoming milestones)."""
     return {
-        "items": await _one(conn, DASHBOARD_ITEMS, params),
-        "upcoming": await _all(conn, UPCOMING_MILESTONES, params),
-        "over_allocated": await _all(conn, OVER_ALLOCATED, params),
+        "items": await fetch_aggregate(conn, DASHBOARD_ITEMS, params),
+        "upcoming": await fetch_all(conn, UPCOMING_MILESTONES, params),
+        "over_allocated": await fetch_all(conn, OVER_ALLOCATED, params),
     }
 
 
@@ -248,13 +236,13 @@ async def project(conn: AsyncConnection, params: dict[str, Any]) -> dict[str, An
     """A project's figures: params ``project``, ``tz``, ``today``, ``since``/``until``
     (instants), ``first``/``last`` (local days), ``first_monday``/``last_monday``."""
     return {
-        "tasks": await _all(conn, PROJECT_TASKS, params),
-        "columns": await _all(conn, PROJECT_COLUMNS, params),
-        "throughput": await _all(conn, THROUGHPUT, params),
-        "cycle_time": await _all(conn, CYCLE_TIME, params),
-        "hours": await _one(conn, PROJECT_HOURS, params),
-        "milestones": await _all(conn, PROJECT_MILESTONES, params),
-        "burndown": await _all(conn, BURNDOWN, params),
+        "tasks": await fetch_all(conn, PROJECT_TASKS, params),
+        "columns": await fetch_all(conn, PROJECT_COLUMNS, params),
+        "throughput": await fetch_all(conn, THROUGHPUT, params),
+        "cycle_time": await fetch_all(conn, CYCLE_TIME, params),
+        "hours": await fetch_aggregate(conn, PROJECT_HOURS, params),
+        "milestones": await fetch_all(conn, PROJECT_MILESTONES, params),
+        "burndown": await fetch_all(conn, BURNDOWN, params),
     }
 
 
@@ -317,7 +305,7 @@ async def time_groups(
     """Recorded time per group: params ``caller``, ``ws``, ``managed``, ``tz``,
     ``since``/``until`` (instants; entries starting within), optional ``project_id``,
     ``user_id``."""
-    return await _all(conn, _time_query(group_by, params), params)
+    return await fetch_all(conn, _time_query(group_by, params), params)
 
 
 # Milestones --------------------------------------------------------------------------------
@@ -358,7 +346,7 @@ async def milestones(conn: AsyncConnection, params: dict[str, Any]) -> dict[str,
     ``today``, optional ``project_id``."""
     project = "AND ms.project_id = %(project_id)s" if params.get("project_id") else ""
     return {
-        "periods": await _all(conn, MILESTONE_PERIODS.format(project=project), params),
-        "due": await _one(conn, MILESTONE_DUE.format(project=project), params),
-        "overdue": await _all(conn, MILESTONES_OVERDUE.format(project=project), params),
+        "periods": await fetch_all(conn, MILESTONE_PERIODS.format(project=project), params),
+        "due": await fetch_aggregate(conn, MILESTONE_DUE.format(project=project), params),
+        "overdue": await fetch_all(conn, MILESTONES_OVERDUE.format(project=project), params),
     }

@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from projections.queries import fetch_all, fetch_one
 
 MILESTONE_COLUMNS = (
     "ms.id, ms.workspace_id, ms.project_id, ms.title, ms.description, ms.due_date,"
@@ -27,18 +28,6 @@ TEMPLATE_COLUMNS = (
     " t.deliverables_data, t.created_by, t.is_public, t.usage_count, t.version, t.created_at,"
     " t.updated_at"
 )
-
-
-async def _all(conn: AsyncConnection, query: str, params: Any) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
-
-
-async def _one(conn: AsyncConnection, query: str, params: Any) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params, prepare=True)
-        return await cur.fetchone()
 
 
 # Milestones ---------------------------------------------------------------------------------
@@ -76,14 +65,14 @@ async def list_milestones(
         params.extend(after)
     query += " ORDER BY ms.due_date, ms.id LIMIT %s"
     params.append(limit)
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def milestone_for_member(
     conn: AsyncConnection, milestone_id: UUID, user_id: UUID
 ) -> dict[str, Any] | None:
     """A milestone, if the caller belongs to its workspace."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {MILESTONE_COLUMNS} FROM milestones ms JOIN workspace_members m"
         " ON m.workspace_id = ms.workspace_id AND m.user_id = %s WHERE ms.id = %s",
@@ -109,14 +98,14 @@ async def deliverables_of(
         params.extend(after)
     query += " ORDER BY d.created_at, d.id LIMIT %s"
     params.append(limit)
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def deliverable_for_member(
     conn: AsyncConnection, deliverable_id: UUID, user_id: UUID
 ) -> dict[str, Any] | None:
     """A deliverable, if the caller belongs to its workspace."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {DELIVERABLE_COLUMNS} FROM deliverables d JOIN workspace_members m"
         " ON m.workspace_id = d.workspace_id AND m.user_id = %s WHERE d.id = %s",
@@ -152,14 +141,14 @@ async def list_templates(
         params.extend(after)
     query += " ORDER BY t.created_at, t.id LIMIT %s"
     params.append(limit)
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def template_for_member(
     conn: AsyncConnection, template_id: UUID, user_id: UUID
 ) -> dict[str, Any] | None:
     """A template, if it is public or the caller belongs to its workspace."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {TEMPLATE_COLUMNS} FROM milestone_templates t WHERE t.id = %s AND (t.is_public"
         " OR EXISTS (SELECT 1 FROM workspace_members m"
@@ -172,7 +161,7 @@ async def template_for_member(
 
 
 async def project_dates(conn: AsyncConnection, project_id: UUID) -> dict[str, Any] | None:
-    return await _one(
+    return await fetch_one(
         conn,
         "SELECT id, start_date, end_date, created_at FROM projects WHERE id = %s",
         (project_id,),
@@ -195,7 +184,7 @@ async def plan_tasks(conn: AsyncConnection, project_id: UUID) -> list[tuple]:
 
 async def milestone_task_hours(conn: AsyncConnection, project_id: UUID) -> list[dict[str, Any]]:
     """Per milestone of the project: its linked tasks, their estimated and tracked hours."""
-    return await _all(
+    return await fetch_all(
         conn,
         "SELECT milestone_id::text AS milestone_id, count(*) AS tasks,"
         " coalesce(sum(estimated_hours), 0) AS estimated_hours,"
@@ -219,7 +208,7 @@ async def plan_milestones(
         if with_deliverables
         else " FROM milestones ms"
     )
-    return await _all(
+    return await fetch_all(
         conn,
         "SELECT ms.id::text AS id, ms.title, ms.due_date, ms.status::text AS status,"
         f" ms.progress, ms.dependencies, ms.created_at{counts}"

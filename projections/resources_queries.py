@@ -9,7 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from projections.queries import fetch_all, fetch_one
 
 MEMBER_COLUMNS = (
     "t.id, t.user_id, t.workspace_id, t.role, t.skills, t.capacity, t.hourly_rate,"
@@ -27,23 +28,11 @@ CONFLICT_COLUMNS = (
 CALLER = "JOIN workspace_members m ON m.workspace_id = {}.workspace_id AND m.user_id = %(caller)s"
 
 
-async def _one(conn: AsyncConnection, query: str, params: Any) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params, prepare=True)
-        return await cur.fetchone()
-
-
-async def _all(conn: AsyncConnection, query: str, params: Any) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
-
-
 async def workspace_access(
     conn: AsyncConnection, workspace_id: UUID, caller: UUID
 ) -> dict[str, Any] | None:
     """The caller's role in a workspace and the workspace's settings (its time zone)."""
-    return await _one(
+    return await fetch_one(
         conn,
         "SELECT m.role::text AS role, w.settings FROM workspace_members m JOIN workspaces w"
         " ON w.id = m.workspace_id WHERE m.workspace_id = %(ws)s AND m.user_id = %(caller)s",
@@ -55,7 +44,7 @@ async def workspace_access(
 
 
 async def team_member(conn: AsyncConnection, member_id: UUID, caller: UUID) -> dict | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {MEMBER_COLUMNS}, m.role::text AS caller_role FROM team_members t"
         f" JOIN users u ON u.id = t.user_id {CALLER.format('t')} WHERE t.id = %(id)s",
@@ -83,7 +72,7 @@ async def list_team_members(
     if after is not None:
         where += " AND (t.created_at, t.id) > (%(at)s, %(after)s)"
         params["at"], params["after"] = after
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {MEMBER_COLUMNS} FROM team_members t JOIN users u ON u.id = t.user_id"
         f" WHERE t.workspace_id = %(ws)s{where} ORDER BY t.created_at, t.id LIMIT %(limit)s",
@@ -92,7 +81,7 @@ async def list_team_members(
 
 
 async def all_team_members(conn: AsyncConnection, workspace_id: UUID) -> list[dict[str, Any]]:
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {MEMBER_COLUMNS} FROM team_members t JOIN users u ON u.id = t.user_id"
         " WHERE t.workspace_id = %(ws)s ORDER BY t.user_id",
@@ -104,7 +93,7 @@ async def all_team_members(conn: AsyncConnection, workspace_id: UUID) -> list[di
 
 
 async def allocation(conn: AsyncConnection, allocation_id: UUID, caller: UUID) -> dict | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {ALLOCATION_COLUMNS}, m.role::text AS caller_role FROM resource_allocations a"
         f" {CALLER.format('a')} WHERE a.id = %(id)s",
@@ -144,7 +133,7 @@ async def list_allocations(
     if after is not None:
         where += " AND (a.created_at, a.id) > (%(at)s, %(after)s)"
         params["at"], params["after"] = after
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {ALLOCATION_COLUMNS} FROM resource_allocations a WHERE a.workspace_id = %(ws)s"
         f"{where} ORDER BY a.created_at, a.id LIMIT %(limit)s",
@@ -158,7 +147,7 @@ async def allocations_between(
     """Every allocation of the workspace overlapping [date_from, date_to]."""
     params: dict[str, Any] = {"ws": workspace_id}
     where = _overlapping(params, date_from, date_to)
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {ALLOCATION_COLUMNS} FROM resource_allocations a WHERE a.workspace_id = %(ws)s"
         f"{where} ORDER BY a.user_id, a.start_date, a.id",
@@ -170,7 +159,7 @@ async def allocations_between(
 
 
 async def conflict(conn: AsyncConnection, conflict_id: UUID, caller: UUID) -> dict | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {CONFLICT_COLUMNS}, m.role::text AS caller_role FROM resource_conflicts c"
         f" {CALLER.format('c')} WHERE c.id = %(id)s",
@@ -207,7 +196,7 @@ async def list_conflicts(
     if after is not None:
         where += " AND (c.detected_at, c.id) > (%(at)s, %(after)s)"
         params["at"], params["after"] = after
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {CONFLICT_COLUMNS} FROM resource_conflicts c WHERE c.workspace_id = %(ws)s"
         f"{where} ORDER BY c.detected_at, c.id LIMIT %(limit)s",
@@ -231,7 +220,7 @@ async def utilization_weeks(
     if user_id is not None:
         where = " AND user_id = %(user)s"
         params["user"] = user_id
-    return await _all(
+    return await fetch_all(
         conn,
         "SELECT user_id, period_start, period_end, total_capacity, allocated_hours,"
         " actual_hours, utilization_percentage, efficiency_score, computed_at FROM"
@@ -242,7 +231,7 @@ async def utilization_weeks(
 
 
 async def allocations_by_ids(conn: AsyncConnection, ids: list[UUID]) -> list[dict[str, Any]]:
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {ALLOCATION_COLUMNS} FROM resource_allocations a WHERE a.id = ANY(%(ids)s)",
         {"ids": ids},

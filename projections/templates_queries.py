@@ -9,7 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from projections.queries import fetch_all, fetch_one
 
 SUMMARY_COLUMNS = (
     "t.id, t.workspace_id, t.name, t.description, t.category, t.tags, t.is_public,"
@@ -27,18 +28,6 @@ MARK_START, MARK_STOP = "\x01", "\x02"
 HEADLINE = f"StartSel={MARK_START}, StopSel={MARK_STOP}"
 
 
-async def _all(conn: AsyncConnection, query: str, params: Any) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
-
-
-async def _one(conn: AsyncConnection, query: str, params: Any) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params, prepare=True)
-        return await cur.fetchone()
-
-
 def _filters(category: str | None, tag: str | None, created_by: UUID | None = None) -> str:
     where = ""
     if category is not None:
@@ -54,7 +43,7 @@ async def get_template(
     conn: AsyncConnection, template_id: UUID, user_id: UUID
 ) -> dict[str, Any] | None:
     """The template if the caller may see it."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {TEMPLATE_COLUMNS} FROM project_templates t WHERE t.id = %(id)s AND {VISIBLE}",
         {"id": template_id, "user": user_id},
@@ -85,7 +74,7 @@ async def list_templates(
         query += " AND (t.created_at, t.id) > (%(at)s, %(after)s)"
         params.update(at=after[0], after=after[1])
     query += " ORDER BY t.created_at, t.id LIMIT %(limit)s"
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def search(
@@ -123,12 +112,12 @@ async def search(
         f" '{HEADLINE}, MaxFragments=2, MaxWords=25, MinWords=8') AS description_hl"
         " FROM hits h JOIN project_templates t ON t.id = h.id, q ORDER BY h.rank DESC, t.id"
     )
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def categories(conn: AsyncConnection, user_id: UUID) -> list[dict[str, Any]]:
     """Each category of the visible templates with how many there are, by name."""
-    return await _all(
+    return await fetch_all(
         conn,
         "SELECT t.category, count(*) AS count FROM project_templates t"
         f" WHERE t.category IS NOT NULL AND {VISIBLE} GROUP BY t.category ORDER BY t.category",
@@ -141,14 +130,14 @@ async def analytics(conn: AsyncConnection, template_id: UUID, today: date) -> di
     figures, and the template's estimated hours against the tracked hours of the tasks it
     created (only tasks with time tracked and an estimate)."""
     params = {"id": template_id, "today": today}
-    weeks = await _all(
+    weeks = await fetch_all(
         conn,
         "SELECT (date_trunc('week', u.used_at AT TIME ZONE 'UTC'))::date AS week_start,"
         " count(*) AS uses FROM template_usage u WHERE u.template_id = %(id)s"
         " GROUP BY 1 ORDER BY 1",
         params,
     )
-    projects = await _one(
+    projects = await fetch_one(
         conn,
         "SELECT count(*) AS uses, count(p.id) AS projects,"
         " count(*) FILTER (WHERE p.status = 'completed') AS completed"
@@ -156,7 +145,7 @@ async def analytics(conn: AsyncConnection, template_id: UUID, today: date) -> di
         " WHERE u.template_id = %(id)s",
         params,
     )
-    milestones = await _one(
+    milestones = await fetch_one(
         conn,
         "SELECT count(*) FILTER (WHERE ms.status = 'completed') AS completed,"
         " count(*) FILTER (WHERE ms.status = 'completed'"
@@ -167,7 +156,7 @@ async def analytics(conn: AsyncConnection, template_id: UUID, today: date) -> di
         " (SELECT u.project_id FROM template_usage u WHERE u.template_id = %(id)s)",
         params,
     )
-    estimates = await _one(
+    estimates = await fetch_one(
         conn,
         "SELECT count(*) AS tasks, coalesce(sum(h.hours::numeric), 0) AS estimated_hours,"
         " coalesce(sum(t.actual_hours), 0) AS tracked_hours"
@@ -186,13 +175,13 @@ async def project_outline(
     conn: AsyncConnection, project_id: UUID
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A project's milestones and tasks (top-level and subtasks alike), in creation order."""
-    milestones = await _all(
+    milestones = await fetch_all(
         conn,
         "SELECT id, title, description, due_date FROM milestones WHERE project_id = %s"
         " ORDER BY due_date, id",
         (project_id,),
     )
-    tasks = await _all(
+    tasks = await fetch_all(
         conn,
         "SELECT id, milestone_id, title, description, estimated_hours, tags, dependencies"
         " FROM tasks WHERE project_id = %s ORDER BY created_at, id",

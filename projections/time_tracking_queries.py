@@ -11,7 +11,8 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from projections.queries import fetch_all, fetch_one
 
 ENTRY_COLUMNS = (
     "te.id, te.workspace_id, te.user_id, te.project_id, te.task_id, te.task_type,"
@@ -27,22 +28,10 @@ SETTINGS_COLUMNS = (
 )
 
 
-async def _one(conn: AsyncConnection, query: str, params: Any) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params, prepare=True)
-        return await cur.fetchone()
-
-
-async def _all(conn: AsyncConnection, query: str, params: Any) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
-
-
 async def entry(conn: AsyncConnection, entry_id: UUID, caller: UUID) -> dict[str, Any] | None:
     """An entry of a workspace the caller belongs to, with the caller's role there (the
     caller decides whether that role may see someone else's entry)."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {ENTRY_COLUMNS}, m.role::text AS role FROM time_entries te {MEMBER}"
         " WHERE te.id = %(id)s",
@@ -89,7 +78,7 @@ async def list_entries(
         query += " AND (te.start_time, te.id) < (%(at)s, %(after)s)"
         params["at"], params["after"] = after
     query += " ORDER BY te.start_time DESC, te.id DESC LIMIT %(limit)s"
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def report_rows(
@@ -114,12 +103,12 @@ async def report_rows(
     )
     query += _filters(filters, params)
     query += " ORDER BY te.start_time, te.id"
-    return await _all(conn, query, params)
+    return await fetch_all(conn, query, params)
 
 
 async def active_timer(conn: AsyncConnection, user_id: UUID) -> dict[str, Any] | None:
     """The user's open timer (running or paused)."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {ENTRY_COLUMNS} FROM active_timers a JOIN time_entries te"
         " ON te.id = a.time_entry_id WHERE a.user_id = %(user)s",
@@ -128,7 +117,7 @@ async def active_timer(conn: AsyncConnection, user_id: UUID) -> dict[str, Any] |
 
 
 async def settings(conn: AsyncConnection, user_id: UUID) -> dict[str, Any] | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {SETTINGS_COLUMNS} FROM time_tracking_settings WHERE user_id = %(user)s",
         {"user": user_id},
@@ -136,7 +125,7 @@ async def settings(conn: AsyncConnection, user_id: UUID) -> dict[str, Any] | Non
 
 
 async def project_visible(conn: AsyncConnection, project_id: UUID, caller: UUID) -> bool:
-    row = await _one(
+    row = await fetch_one(
         conn,
         "SELECT 1 AS ok FROM projects p JOIN workspace_members m ON m.workspace_id ="
         " p.workspace_id AND m.user_id = %(caller)s WHERE p.id = %(id)s",

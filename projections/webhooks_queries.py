@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from projections.queries import fetch_all, fetch_one
 
 ENDPOINT_COLUMNS = (
     "e.id, e.workspace_id, e.url, e.events, e.description, e.active, e.disabled_reason,"
@@ -21,18 +22,6 @@ DELIVERY_COLUMNS = (
     " d.attempts, d.next_attempt_at, d.first_attempt_at, d.last_attempt_at, d.response_code,"
     " d.latency_ms, d.response_excerpt, d.error, d.created_at, d.completed_at"
 )
-
-
-async def _all(conn: AsyncConnection, query: str, params: Any) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
-
-
-async def _one(conn: AsyncConnection, query: str, params: Any) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchone()
 
 
 async def list_endpoints(
@@ -49,11 +38,11 @@ async def list_endpoints(
         query += " AND (e.created_at, e.id) > (%s, %s)"
         params += list(after)
     query += " ORDER BY e.created_at, e.id LIMIT %s"
-    return await _all(conn, query, [*params, limit])
+    return await fetch_all(conn, query, [*params, limit])
 
 
 async def get_endpoint(conn: AsyncConnection, endpoint_id: UUID) -> dict[str, Any] | None:
-    return await _one(
+    return await fetch_one(
         conn, f"SELECT {ENDPOINT_COLUMNS} FROM {ENDPOINT_FROM} WHERE e.id = %s", (endpoint_id,)
     )
 
@@ -76,13 +65,13 @@ async def list_deliveries(
         query += " AND (d.created_at, d.id) < (%s, %s)"
         params += list(before)
     query += " ORDER BY d.created_at DESC, d.id DESC LIMIT %s"
-    return await _all(conn, query, [*params, limit])
+    return await fetch_all(conn, query, [*params, limit])
 
 
 async def get_delivery(
     conn: AsyncConnection, endpoint_id: UUID, delivery_id: UUID
 ) -> dict[str, Any] | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {DELIVERY_COLUMNS}, d.body FROM webhook_deliveries d"
         " WHERE d.endpoint_id = %s AND d.id = %s",

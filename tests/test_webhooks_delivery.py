@@ -127,7 +127,10 @@ def test_deliveries_are_signed_and_say_what_happened(start):
         assert got.headers["Content-Type"] == "application/json"
         assert got.path == "/hooks"
 
-        [logged] = deliveries(client, owner, workspace_id, hook["id"])
+        # the job records the outcome once the receiver has answered: wait for it
+        [logged] = wait_for_deliveries(
+            client, owner, workspace_id, hook["id"], lambda found: found[0]["status"] != "pending"
+        )
         assert logged["id"] == got.headers["WorkSync-Delivery"]
         assert logged["status"] == "succeeded"
         assert logged["attempts"] == 1
