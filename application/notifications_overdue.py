@@ -16,7 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from application.errors import NotFound
-from application.notifications import Notice, NotificationsService, Reminder
+from application.notifications import NotificationsService, Reminder
+from application.notifications_triggers import Notice
 from domain.milestones import Milestone
 from domain.milestones_schedule import overdue_at
 from domain.resources_capacity import zone_name

@@ -28,7 +28,8 @@ from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.milestones import MilestonesService
 from application.milestones_progress import MilestoneProgressPolicy
-from application.notifications import NotificationsPolicy, NotificationsService
+from application.notifications import NotificationsService
+from application.notifications_policy import NotificationsPolicy
 from application.projects import ProjectsService
 from application.resources import ResourcesService
 from application.resources_policy import WorkloadPolicy

@@ -25,7 +25,7 @@ from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
 from application.config import Settings
-from application.notifications import DUE_SOON
+from application.notifications_triggers import DUE_SOON
 from projections.outbox import OutboxItem
 
 log = structlog.get_logger("jobs.notifications")
