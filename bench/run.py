@@ -354,40 +354,22 @@ def main() -> int:
             )
             data_files["kanban.lua"] = tmp / "kanban.lua"
             write_kanban_lua_data(board, data_files["kanban.lua"])
-        if "lag" in groups:
+        for group, count, columns, cards, path in (
+            ("lag", LAG_BOARDS, KANBAN_COLUMNS, LAG_CARDS_PER_COLUMN, "lag.lua"),
+            ("spread", SPREAD_BOARDS, SPREAD_COLUMNS, SPREAD_CARDS_PER_COLUMN, "spread"),
+        ):
+            if group not in groups:
+                continue
             log(
-                f"setup: {LAG_BOARDS} boards (one per user, in the user's workspace), "
-                f"{KANBAN_COLUMNS} columns x {LAG_CARDS_PER_COLUMN} cards"
+                f"setup ({group}): {count} boards (one per user, in the user's workspace), "
+                f"{columns} columns x {cards} cards"
             )
-            boards = [
-                create_kanban_board(
-                    base_url,
-                    user,
-                    [],
-                    columns=KANBAN_COLUMNS,
-                    cards_per_column=LAG_CARDS_PER_COLUMN,
-                )
-                for user in users[:LAG_BOARDS]
+            owned = [
+                create_kanban_board(base_url, user, [], columns=columns, cards_per_column=cards)
+                for user in users[:count]
             ]
-            data_files["lag.lua"] = tmp / "lag.lua"
-            write_lag_lua_data(boards, data_files["lag.lua"])
-        if "spread" in groups:
-            log(
-                f"setup: {SPREAD_BOARDS} boards (one per user, in the user's workspace), "
-                f"{SPREAD_COLUMNS} columns x {SPREAD_CARDS_PER_COLUMN} cards"
-            )
-            spread_boards = [
-                create_kanban_board(
-                    base_url,
-                    user,
-                    [],
-                    columns=SPREAD_COLUMNS,
-                    cards_per_column=SPREAD_CARDS_PER_COLUMN,
-                )
-                for user in users[:SPREAD_BOARDS]
-            ]
-            data_files["spread"] = tmp / "spread.lua"
-            write_lag_lua_data(spread_boards, data_files["spread"])
+            data_files[path] = tmp / f"{group}-data.lua"
+            write_lag_lua_data(owned, data_files[path])
         if "milestones" in groups:
             log(
                 f"setup: a project of {CP_MILESTONES} milestones, {CP_TASKS} tasks and "
