@@ -435,6 +435,9 @@ def main() -> int:
             result["cpu_seconds"] = {k: round(v, 2) for k, v in cpu.items()}
             # Share of one core each group kept busy (2.0 = two whole cores).
             result["cpu_cores_busy"] = {k: round(v / duration, 2) for k, v in cpu.items()}
+            # CPU milliseconds each request cost, per group: the figure to drive down.
+            done = max(1, result["requests"])
+            result["cpu_ms_per_op"] = {k: round(v * 1000 / done, 2) for k, v in cpu.items()}
             if bench.command:
                 result["contention"] = {
                     s: result["statuses"].get(s, 0) for s in CONTENTION_STATUSES
