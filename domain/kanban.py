@@ -344,6 +344,7 @@ class Card(Aggregate):
         self.assignee_id = assignee_id
         self.labels = labels
         self.created_by = actor_id
+        self.is_archived = False  # set by edit(is_archived=...): hidden from work, kept
         self.deleted = False
 
     def _check_live(self) -> None:
@@ -363,6 +364,8 @@ class Card(Aggregate):
         self._check_live()
         if "priority" in fields and fields["priority"] not in CARD_PRIORITIES:
             raise RuleBroken(f"unknown priority {fields['priority']!r}")
+        if "is_archived" in fields and not isinstance(fields["is_archived"], bool):
+            raise RuleBroken("is_archived must be true or false")
         assignee = fields.pop("assignee_id", self.assignee_id)
         changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if changes:
