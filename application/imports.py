@@ -30,6 +30,7 @@ from application.authorization import Action
 from application.errors import ApplicationError, NotFound
 from application.imports_build import Progress, build_trello, imported_id
 from application.imports_trello import load_json, parse_trello
+from application.imports_worksync import build_worksync, check_worksync, worksync_id
 from domain.identity import EmailIndex
 from domain.workspaces import Workspace
 
@@ -185,6 +186,32 @@ class ImportsService:
             if index.user_id is not None and workspace.role_of(index.user_id) is not None:
                 found[email] = index.user_id
         return found
+
+    # WorkSync's own export (the command line) -----------------------------------------------
+
+    def read_worksync(self, data: bytes) -> dict[str, list[dict[str, Any]]]:
+        """The collections of a WorkSync workspace export's bytes (BadImport, ImportTooLarge)."""
+        return check_worksync(load_json(data, self.max_bytes))
+
+    def import_worksync(
+        self, *, workspace_id: UUID, actor_id: UUID, rows: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """Recreate an export's projects, boards, cards, tasks and comments in the workspace
+        (application/imports_worksync.py), in one atomic append; idempotent as for Trello."""
+
+        def command() -> tuple[dict[str, Any], list[Any]]:
+            self.authorize(workspace_id=workspace_id, actor_id=actor_id)
+            ids = [worksync_id(workspace_id, "project", r.get("id")) for r in rows["projects"]]
+            if any(self.store.exists(i) for i in ids):
+                return {"counts": {}, "project_ids": ids, "already_imported": True}, []
+            workspace = self.store.load(Workspace, workspace_id, copy=False)
+            result, made = build_worksync(
+                rows, workspace_id=workspace_id, actor_id=actor_id, members=set(workspace.members)
+            )
+            return {**result, "already_imported": False}, made
+
+        saved = self.store.run(command)
+        return {**saved.value, "position": saved.position}
 
 
 def already_imported(workspace_id: UUID, board_id: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from interfaces.bootstrap import (
     open_identity,
     open_templates,
 )
-from interfaces.cli_imports import imports_app
+from interfaces.cli_imports import export_workspace, imports_app
 from interfaces.doctor import run_checks
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
@@ -46,6 +46,7 @@ app.add_typer(users_app, name="users")
 templates_app = typer.Typer(help="Project templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.add_typer(imports_app, name="import")
+app.command("export")(export_workspace)
 console = Console(stderr=True)
 
 

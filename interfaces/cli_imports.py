@@ -1,6 +1,7 @@
 """``worksync import``: imports run by an operator, in this process (no job): ``worksync
 import trello FILE --workspace ID`` (application/imports.py), with a progress bar on stderr
-and the counts and report at the end (``--json``: one JSON object on stdout)."""
+and the counts and report at the end (``--json``: one JSON object on stdout); ``worksync
+import worksync FILE --workspace ID``, the workspace export that ``worksync export`` writes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from application.config import get_settings
 from application.errors import ApplicationError
-from interfaces.bootstrap import open_imports
+from interfaces.bootstrap import open_exports, open_imports
 from interfaces.embedded import resolve_database_url
 
 imports_app = typer.Typer(help="Import boards from other tools.", no_args_is_help=True)
@@ -96,3 +97,64 @@ def _print(result: dict[str, Any], as_json: bool) -> None:
         console.print(f"  [yellow]unassigned[/yellow] {who}: {member['reason']}")
     for name in report["skipped_lists"]:
         console.print(f"  skipped archived list {name!r}")
+
+
+def _database_url() -> str:
+    settings = get_settings()
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+@imports_app.command("worksync")
+def import_worksync(
+    file: Annotated[Path, typer.Argument(help="a WorkSync workspace export (JSON)")],
+    workspace: Annotated[UUID, typer.Option("--workspace", help="the workspace's id")],
+    as_email: Annotated[
+        str | None,
+        typer.Option("--as", help="who imports (an owner or admin); default: an owner"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Recreate the projects, boards, cards, tasks and comments of a WorkSync workspace
+    export in a workspace (one atomic command; importing it again makes nothing)."""
+    service = open_imports(get_settings(), _database_url())
+    try:
+        if not file.is_file():
+            raise _fail(f"no such file: {file}")
+        if file.stat().st_size > service.max_bytes:
+            raise _fail(f"the file is more than the limit of {service.max_bytes} bytes")
+        actor_id = service.actor_for(workspace_id=workspace, email=as_email)
+        with console.status("importing"):
+            rows = service.read_worksync(file.read_bytes())
+            result = service.import_worksync(workspace_id=workspace, actor_id=actor_id, rows=rows)
+    except ApplicationError as e:
+        raise _fail(e.detail) from None
+    finally:
+        service.store.close()
+    if as_json:
+        typer.echo(json.dumps(result, default=str))
+    elif result["already_imported"]:
+        console.print("already imported (nothing made)")
+    else:
+        for name, n in result["counts"].items():
+            console.print(f"  {name}: {n}")
+
+
+def export_workspace(
+    workspace: Annotated[UUID, typer.Option("--workspace", help="the workspace's id")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="the file to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Write a workspace's JSON export (the document of ``POST /workspaces/{id}/exports``)."""
+    service = open_exports(get_settings(), _database_url())
+    try:
+        data = service.export_now(workspace_id=workspace)
+    except ApplicationError as e:
+        raise _fail(e.detail) from None
+    finally:
+        service.notifications.store.close()
+    if output is None:
+        typer.echo(data.decode())
+    else:
+        output.write_bytes(data)
+        console.print(f"{len(data)} bytes written to {output}")
