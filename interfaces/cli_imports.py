@@ -20,11 +20,11 @@ from interfaces.bootstrap import open_exports, open_imports
 from interfaces.embedded import resolve_database_url
 
 imports_app = typer.Typer(help="Import boards from other tools.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages whole, never markup
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/red]")
+    console.print(message, style="red", markup=False)
     return typer.Exit(1)
 
 
@@ -94,9 +94,9 @@ def _print(result: dict[str, Any], as_json: bool) -> None:
         console.print(f"  {name.replace('_', ' ')}: {n}")
     for member in report["unmatched_members"]:
         who = member["name"] or member["username"] or member["trello_id"]
-        console.print(f"  [yellow]unassigned[/yellow] {who}: {member['reason']}")
+        console.print(f"  unassigned {who}: {member['reason']}", markup=False)
     for name in report["skipped_lists"]:
-        console.print(f"  skipped archived list {name!r}")
+        console.print(f"  skipped archived list {name!r}", markup=False)
 
 
 def _database_url() -> str:

@@ -85,14 +85,14 @@ def test_the_cli_refuses_a_member_a_bad_file_and_a_file_over_the_limit(
     assert bad.exit_code == 1
     assert "not valid JSON" in bad.stderr
 
-    monkeypatch.setenv("IMPORTS_MAX_BYTES", "1024")
-    big = invoke(monkeypatch, database_url, "import", "trello", good, "--workspace", ws["id"])
-    assert big.exit_code == 1
-    assert "more than the limit of 1024" in big.stderr
-
     unknown = invoke(
         monkeypatch, database_url, "import", "trello", good, "--workspace", str(uuid.uuid4())
     )
     assert unknown.exit_code == 1
     assert "workspace not found" in unknown.stderr
+    monkeypatch.setenv("IMPORTS_MAX_BYTES", "1024")
+    big = invoke(monkeypatch, database_url, "import", "trello", good, "--workspace", ws["id"])
+    assert big.exit_code == 1
+    assert "more than the limit of 1024" in big.stderr
+
     assert log_head(database_url) == head
