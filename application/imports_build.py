@@ -163,6 +163,7 @@ def build_trello(
     cards: dict[str, Card] = {}
     titles: dict[str, str] = {}
     more_members = 0
+    placed: dict[str, list[UUID]] = {}
     skipped_cards = 0
     total = len(plan["cards"])
     for done, spec in enumerate(plan["cards"], 1):
@@ -187,15 +188,16 @@ def build_trello(
             labels=list(spec["labels"]),
             actor_id=actor_id,
         )
-        board.place_card(
-            actor_id=actor_id, card_id=card.id, column_id=columns[spec["list"]], position=None
-        )
+        placed.setdefault(spec["list"], []).append(card.id)
         if spec["closed"]:
             card.edit(actor_id=actor_id, is_archived=True)
             counts["archived_cards"] += 1
         cards[spec["id"]] = card
         titles[spec["id"]] = spec["name"]
         counts["cards"] += 1
+
+    for list_id, card_ids in placed.items():  # in pos order, after what is there
+        board.append_cards(actor_id=actor_id, column_id=columns[list_id], card_ids=card_ids)
 
     tasks: list[Task] = []
     graph = TaskGraph(actor_id=actor_id, **scope)

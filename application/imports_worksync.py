@@ -171,6 +171,7 @@ def _build(
         )
         column_board[row["id"]] = board
     cards: dict[str, Card] = {}
+    placed: dict[str, tuple[Board, list[UUID]]] = {}
     for row in sorted(rows["cards"], key=lambda r: (r["column_id"] or "", r["position"])):
         board = boards[row["board_id"]]
         card = Card._create(
@@ -189,19 +190,20 @@ def _build(
             actor_id=person(row["created_by"]) or actor_id,
         )
         if row["column_id"] is not None:
-            column_id = new("column", row["column_id"])
-            limit = board.column(column_id)["wip_limit"]
-            full = limit is not None and len(board.cards_in(column_id)) >= limit
-            board.place_card(
-                actor_id=actor_id,
-                card_id=card.id,
-                column_id=column_id,
-                position=None,
-                override_reason="over its WIP limit in the imported export" if full else None,
-            )
+            placed.setdefault(row["column_id"], (board, []))[1].append(card.id)
         if row.get("is_archived"):
             card.edit(actor_id=actor_id, is_archived=True)
         cards[row["id"]] = card
+
+    for column, (board, card_ids) in placed.items():  # in order; as full as exported
+        limit = board.column(new("column", column))["wip_limit"]
+        over = limit is not None and len(card_ids) > limit
+        board.append_cards(
+            actor_id=actor_id,
+            column_id=new("column", column),
+            card_ids=card_ids,
+            override_reason="over its WIP limit in the imported export" if over else None,
+        )
 
     tasks: dict[str, Task] = {}
     graphs: dict[UUID, TaskGraph] = {}

@@ -242,6 +242,40 @@ class Board(BoardLayout, Aggregate):
     ) -> None:
         self.cards[str(card_id)] = {"column_id": str(column_id), "rank": rank}
 
+    def append_cards(
+        self,
+        actor_id: UUID,
+        column_id: UUID,
+        card_ids: list[UUID],
+        override_reason: str | None = None,
+    ) -> None:
+        """Put new cards at the end of a column, in the given order (an import): as many
+        ``place_card`` calls would, without reading the column again for each card."""
+        self._check_live()
+        column = self.column(column_id)
+        key = str(column_id)
+        present = self.cards_in(key)
+        limit = column["wip_limit"]
+        if limit is not None and len(present) + len(card_ids) > limit and not override_reason:
+            raise WipLimitReached(
+                f"column '{column['name']}' would exceed its WIP limit of {limit}",
+                column_id=key,
+                wip_limit=limit,
+                card_count=len(present),
+            )
+        rank = self.cards[present[-1]]["rank"] if present else None
+        for card_id in card_ids:
+            rank = key_between(rank, None)
+            self._card_placed(
+                actor_id=actor_id,
+                **self._scope(),
+                card_id=card_id,
+                column_id=column_id,
+                rank=rank,
+                override_reason=override_reason,
+                is_done_column=column["is_done_column"],
+            )
+
     def move_card(
         self,
         actor_id: UUID,

@@ -13,7 +13,7 @@ import pytest
 from application.imports_build import build_trello, comment_html, imported_id
 from application.imports_trello import BadImport, ImportTooLarge, load_json, parse_trello
 from domain.comments import Comment
-from domain.kanban import Board, Card
+from domain.kanban import Board, Card, WipLimitReached
 from domain.projects import Project
 from domain.tasks import Task
 from tests.support.imports import ALICE, BOB, CAROL, DAVE, trello_board
@@ -226,3 +226,22 @@ def test_progress_is_reported_up_to_every_card():
     calls = []
     build(progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (6, 6)
+
+
+def test_appending_cards_keeps_their_order_and_the_wip_limit():
+    board = Board(
+        workspace_id=WS,
+        project_id=uuid.uuid4(),
+        name="B",
+        description=None,
+        settings={},
+        actor_id=ACTOR,
+    )
+    column = uuid.uuid4()
+    board.add_column(ACTOR, column, "Doing", None, 2, False)
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    board.place_card(ACTOR, first, column, None)
+    with pytest.raises(WipLimitReached):
+        board.append_cards(ACTOR, column, [second, third])
+    board.append_cards(ACTOR, column, [second, third], override_reason="imported as it was")
+    assert board.cards_in(column) == [str(first), str(second), str(third)]
