@@ -1,9 +1,10 @@
 """The aggregates a Trello import plan (application/imports_trello.py) makes, pure: the
 service saves them in one atomic append (application/imports.py).
 
-Ids are deterministic: uuid5 of the workspace, the kind and the Trello id (``imported_id``),
-so the same export imported twice into one workspace names the same project, and a second
-import finds it there and makes nothing; into another workspace it makes a copy of its own.
+Ids are deterministic: uuid5 of the workspace, the kind and the Trello id (``imported_id``;
+the board's id with it for what is on the board), so the same export imported twice into one
+workspace names the same project, and a second import finds it there and makes nothing; into
+another workspace it makes a copy of its own.
 
 What maps to what:
 
@@ -109,8 +110,12 @@ def build_trello(
 ) -> tuple[dict[str, Any], list[Any]]:
     """(what was made: ids, counts, report; the aggregates to save, in order)."""
 
-    def ident(kind: str, trello_id: str) -> UUID:
-        return imported_id(workspace_id, kind, trello_id)
+    board_key = plan["board"]["id"]
+
+    def ident(kind: str, trello_id: str) -> UUID:  # within the board: copies stay apart
+        if kind in ("project", "board"):
+            return imported_id(workspace_id, kind, trello_id)
+        return imported_id(workspace_id, kind, f"{board_key}/{trello_id}")
 
     members, unmatched = match_members(plan, emails)
     names = {m["id"]: m["name"] or m["username"] for m in plan["members"]}

@@ -45,7 +45,7 @@ def _import(client, team, doc=None, **form) -> dict:
     assert response.status_code == 202, response.text
     assert response.json()["status"] in ("pending", "running", "done")
     row = wait_import(client, team["owner"], response.headers["location"])
-    assert row["status"] == "done", row
+    assert row["status"] == "done", row["error"]
     return row
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from interfaces.bootstrap import POLICY_NAMES
+
 BOARD = Path(__file__).resolve().parent.parent / "data" / "trello" / "board.json"
 
 # Trello ids of the fixture
@@ -58,16 +60,34 @@ def wait_import(client: Any, user: dict, location: str, timeout: float = 30.0) -
         time.sleep(0.05)
 
 
-def log_head(database_url: str) -> int:
+def _head(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute(
             "SELECT coalesce(max(notification_id), 0) FROM worksync_events"
         ).fetchone()[0]
 
 
+def log_head(database_url: str, timeout: float = 20.0) -> int:
+    """The log's head once it has settled: the policies have reached it and appended nothing
+    more (an import's assignments make notifications, appended after it)."""
+    names = list(POLICY_NAMES)
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            head = _head(database_url)
+            behind = conn.execute(
+                "SELECT count(*) FROM projection_tracking WHERE name = ANY(%s) AND position < %s",
+                (names, head),
+            ).fetchone()[0]
+            if behind == 0 and _head(database_url) == head:
+                return head
+            assert time.monotonic() < deadline, "the policies did not settle"
+            time.sleep(0.05)
+
+
 def wait_projected(database_url: str, names: tuple[str, ...], timeout: float = 20.0) -> None:
     """Until the named projections have reached the log's head as it is now."""
-    head = log_head(database_url)
+    head = _head(database_url)
     deadline = time.monotonic() + timeout
     with psycopg.connect(database_url, autocommit=True) as conn:
         while True:
