@@ -235,3 +235,10 @@ def test_an_import_that_breaks_while_saving_fails_whole(client, database_url, te
 
 def _broken(*args, **kwargs):
     raise RuntimeError("disk on fire")
+
+
+def test_other_methods_on_the_upload_path_are_405_not_an_import_id(client, team):
+    path = f"/api/v1/workspaces/{team['ws']['id']}/imports/trello"
+    response = client.get(path, headers=team["owner"]["headers"])
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"

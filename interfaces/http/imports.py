@@ -14,6 +14,7 @@ from uuid import UUID
 from anyio import to_thread
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.imports_trello import CONTROL, ImportTooLarge
 from interfaces.http.deps import ContainerDep, CurrentUser
@@ -59,6 +60,19 @@ async def import_trello(
         status_code=status.HTTP_202_ACCEPTED,
         headers={"Location": f"/api/v1/workspaces/{workspace_id}/imports/{out.id}"},
     )
+
+
+async def not_here() -> None:
+    raise StarletteHTTPException(405)
+
+
+# /imports/trello is not an import id: the other methods there are 405, not a 422.
+router.add_api_route(
+    "/{workspace_id}/imports/trello",
+    not_here,
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
 
 
 @router.get("/{workspace_id}/imports/{import_id}", response_model=WorkspaceImportOut)
