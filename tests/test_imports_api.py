@@ -5,8 +5,11 @@ and bad input answered with problem+json, nothing recorded and no event appended
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 
 from tests.support.authz import add_member
@@ -242,3 +245,27 @@ def test_other_methods_on_the_upload_path_are_405_not_an_import_id(client, team)
     response = client.get(path, headers=team["owner"]["headers"])
     assert response.status_code == 405
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_two_imports_of_one_export_at_once_make_it_once(client, database_url, team):
+    """Both commands derive the same ids: the second append clashes, is retried, and finds
+    the project there."""
+    service = client.app.state.container.imports
+    plan = service.read_trello(json.dumps(team["export"]).encode())
+    workspace_id, owner_id = uuid.UUID(team["ws"]["id"]), uuid.UUID(team["owner"]["user"]["id"])
+    start = threading.Barrier(2)
+
+    def run():
+        start.wait()
+        return service.import_trello(workspace_id=workspace_id, actor_id=owner_id, plan=plan)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: run(), range(2)))
+    assert sorted(r["report"]["already_imported"] for r in results) == [False, True]
+    assert results[0]["project_id"] == results[1]["project_id"]
+    with psycopg.connect(database_url) as conn:
+        created = conn.execute(
+            "SELECT count(*) FROM worksync_events WHERE originator_id = %s",
+            (results[0]["project_id"],),
+        ).fetchone()[0]
+    assert created == 1  # Project.Created, once
