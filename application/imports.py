@@ -97,10 +97,27 @@ class ImportsService:
     ) -> dict[str, Any]:
         """Check the caller and the file, record the import and queue its job; the record."""
         self.authorize(workspace_id=workspace_id, actor_id=actor_id)
-        plan = self.read_trello(data)
+        payload = {"plan": self.read_trello(data), "include_archived_lists": include_archived_lists}
+        return self._record(workspace_id, actor_id, "trello", filename, payload)
+
+    def request_worksync(
+        self, *, workspace_id: UUID, actor_id: UUID, data: bytes, filename: str | None
+    ) -> dict[str, Any]:
+        """As ``request_trello``, for a WorkSync workspace export."""
+        self.authorize(workspace_id=workspace_id, actor_id=actor_id)
+        payload = {"rows": self.read_worksync(data)}
+        return self._record(workspace_id, actor_id, "worksync", filename, payload)
+
+    def _record(
+        self,
+        workspace_id: UUID,
+        actor_id: UUID,
+        source: str,
+        filename: str | None,
+        payload: dict[str, Any],
+    ) -> dict[str, Any]:
         import_id = uuid.uuid4()
-        payload = {"plan": plan, "include_archived_lists": include_archived_lists}
-        self.records.create(import_id, workspace_id, actor_id, "trello", filename, payload)
+        self.records.create(import_id, workspace_id, actor_id, source, filename, payload)
         if self.scheduler is not None:
             self.scheduler.schedule(import_id)
         return self.get(workspace_id=workspace_id, import_id=import_id, actor_id=actor_id)
@@ -119,12 +136,21 @@ class ImportsService:
             return "skipped"
         payload = row["payload"]
         try:
-            result = self.import_trello(
-                workspace_id=row["workspace_id"],
-                actor_id=row["requested_by"],
-                plan=payload["plan"],
-                include_archived_lists=payload["include_archived_lists"],
-            )
+            if row["source"] == "worksync":
+                result = self._worksync_result(
+                    self.import_worksync(
+                        workspace_id=row["workspace_id"],
+                        actor_id=row["requested_by"],
+                        rows=payload["rows"],
+                    )
+                )
+            else:
+                result = self.import_trello(
+                    workspace_id=row["workspace_id"],
+                    actor_id=row["requested_by"],
+                    plan=payload["plan"],
+                    include_archived_lists=payload["include_archived_lists"],
+                )
         except ApplicationError as e:
             self.records.fail(import_id, e.detail)
             return "failed"
@@ -135,6 +161,17 @@ class ImportsService:
         self.records.finish(import_id, result)
         log.info("imports.done", import_id=str(import_id), **result["counts"])
         return "done"
+
+    @staticmethod
+    def _worksync_result(made: dict[str, Any]) -> dict[str, Any]:
+        """What the record of a WorkSync import keeps (its project when there is one)."""
+        projects = made["project_ids"]
+        return {
+            "project_id": projects[0] if len(projects) == 1 else None,
+            "board_id": None,
+            "counts": made["counts"],
+            "report": {"already_imported": made["already_imported"]},
+        }
 
     # The command ---------------------------------------------------------------------------
 

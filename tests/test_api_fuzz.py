@@ -88,7 +88,9 @@ RULES_BEYOND_SCHEMA = "|".join(
 # The project templates' {template_id} (the milestone templates' is the default one).
 PROJECT_TEMPLATES = r"^/api/v1/templates/"
 # An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
-UPLOADS = r"/files/upload$|/imports/trello$"  # imports: generated files are no Trello export
+UPLOADS = (
+    r"/files/upload$|/imports/(trello|worksync)$"  # imports: generated files are no Trello export
+)
 # The smallest Trello board export (application/imports_trello.py).
 TRELLO_EXPORT = json.dumps(
     {

@@ -20,7 +20,7 @@ import pytest
 from application.imports_worksync import worksync_id
 from tests.support.authz import add_member
 from tests.support.cli import invoke
-from tests.support.imports import log_head, wait_projected
+from tests.support.imports import log_head, wait_import, wait_projected
 from tests.support.kanban import create_board, create_project
 
 PROJECTED = ("projects", "kanban", "tasks", "comments")
@@ -219,3 +219,34 @@ def test_a_bad_worksync_export_is_refused_and_nothing_made(
     assert result.exit_code == 1
     assert message in result.stderr
     assert log_head(database_url) == head
+
+
+def test_a_worksync_export_is_imported_over_http_by_a_job(
+    monkeypatch, api, client, database_url, tmp_path, source
+):
+    before = _export(monkeypatch, database_url, tmp_path, source["ws"], "before.json")
+    owner = source["owner"]
+    path = f"/api/v1/workspaces/{source['target']}/imports/worksync"
+    data = json.dumps(before).encode()
+    member = api.register(name="Member")
+    add_member(client, source["target"], owner, member["user"]["id"], "member")
+    files = {"file": ("export.json", data, "application/json")}
+    assert client.post(path, files=files, headers=member["headers"]).status_code == 403
+    bad = {"file": ("export.json", b'{"format": "other"}', "application/json")}
+    refused = client.post(path, files=bad, headers=owner["headers"])
+    assert refused.status_code == 422
+    assert "not a WorkSync workspace export" in refused.json()["detail"]
+
+    response = client.post(path, files=files, headers=owner["headers"])
+    assert response.status_code == 202, response.text
+    row = wait_import(client, owner, response.headers["location"])
+    assert row["status"] == "done", row["error"]
+    assert row["source"] == "worksync"
+    assert row["counts"]["cards"] == 4
+    assert row["project_id"] == str(
+        worksync_id(
+            uuid.UUID(source["target"]), "project", before["collections"]["projects"][0]["id"]
+        )
+    )
+    again = client.post(path, files=files, headers=owner["headers"])
+    assert wait_import(client, owner, again.headers["location"])["report"]["already_imported"]

@@ -28,7 +28,7 @@ from interfaces.http.schemas import JsonLimits, json_limits
 
 UPLOAD_PATHS = frozenset({"/api/v1/files/upload"})
 # Imports (interfaces/http/imports.py): a multipart file of up to IMPORTS_MAX_BYTES.
-IMPORT_PATH = re.compile(r"^/api/v1/workspaces/[^/]+/imports/trello$")
+IMPORT_PATH = re.compile(r"^/api/v1/workspaces/[^/]+/imports/(trello|worksync)$")
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload's file
 
 

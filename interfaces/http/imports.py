@@ -4,7 +4,8 @@
 ``file``; ``include_archived_lists`` to keep closed lists): the file is checked here (over
 IMPORTS_MAX_BYTES 413 while it streams in; not a Trello export, not JSON, NUL bytes, absurd
 sizes: 422; nothing recorded), then a job makes the project (202, ``Location`` = its
-status). ``GET /imports/{import_id}`` is the status: state, counts and the report."""
+status). ``POST /imports/worksync`` takes a WorkSync workspace export the same way.
+``GET /imports/{import_id}`` is the status: state, counts and the report."""
 
 from __future__ import annotations
 
@@ -40,10 +41,7 @@ async def import_trello(
     """Import a Trello board as a project with its board (owners and admins); the import's
     status, which its job completes."""
     service = container.imports
-    limit = service.max_bytes
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise ImportTooLarge(f"the file is larger than the limit of {limit} bytes")
+    data = await _read(file, service.max_bytes)
     name = CONTROL.sub("", file.filename or "")[:255] or None
     row = await to_thread.run_sync(
         lambda: service.request_trello(
@@ -54,6 +52,41 @@ async def import_trello(
             include_archived_lists=include_archived_lists,
         )
     )
+    return _accepted(workspace_id, row)
+
+
+@router.post(
+    "/{workspace_id}/imports/worksync",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WorkspaceImportOut,
+)
+async def import_worksync(
+    workspace_id: UUID,
+    caller: CurrentUser,
+    container: ContainerDep,
+    file: Annotated[UploadFile, File(description="a WorkSync workspace export (JSON)")],
+) -> JSONResponse:
+    """Recreate the projects, boards, cards, tasks and comments of a WorkSync workspace
+    export here (owners and admins); the import's status, which its job completes."""
+    service = container.imports
+    data = await _read(file, service.max_bytes)
+    name = CONTROL.sub("", file.filename or "")[:255] or None
+    row = await to_thread.run_sync(
+        lambda: service.request_worksync(
+            workspace_id=workspace_id, actor_id=caller.id, data=data, filename=name
+        )
+    )
+    return _accepted(workspace_id, row)
+
+
+async def _read(file: UploadFile, limit: int) -> bytes:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise ImportTooLarge(f"the file is larger than the limit of {limit} bytes")
+    return data
+
+
+def _accepted(workspace_id: UUID, row: dict) -> JSONResponse:
     out = to_out(row)
     return JSONResponse(
         out.model_dump(mode="json"),
@@ -66,13 +99,14 @@ async def not_here() -> None:
     raise StarletteHTTPException(405)
 
 
-# /imports/trello is not an import id: the other methods there are 405, not a 422.
-router.add_api_route(
-    "/{workspace_id}/imports/trello",
-    not_here,
-    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-)
+# /imports/trello and /imports/worksync are no import ids: other methods there are 405.
+for source in ("trello", "worksync"):
+    router.add_api_route(
+        f"/{{workspace_id}}/imports/{source}",
+        not_here,
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
 
 
 @router.get("/{workspace_id}/imports/{import_id}", response_model=WorkspaceImportOut)

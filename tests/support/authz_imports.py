@@ -45,7 +45,18 @@ def done_import(w: World) -> str:
     return w.ensure("import", make)
 
 
+WORKSYNC = json.dumps(
+    {"format": "worksync-workspace-export", "format_version": 1, "collections": {}}
+).encode()
+
 CASES: list[Case] = [
+    Case(
+        "POST",
+        f"{WS}/imports/worksync",
+        expect(202, 202, 403, 403, 404),
+        path=lambda w: f"{ws(w)}/imports/worksync",
+        files=lambda w, r: {"file": ("export.json", WORKSYNC, "application/json")},
+    ),
     Case(
         "POST",
         f"{WS}/imports/trello",
