@@ -23,6 +23,7 @@ class Action(StrEnum):
     WORKSPACE_MEMBERS_MANAGE = "workspace:members:manage"
     WORKSPACE_MEMBERS_INVITE = "workspace:members:invite"
     WORKSPACE_EXPORT = "workspace:export"  # the workspace export (application/exports.py)
+    WORKSPACE_IMPORT = "workspace:import"  # imports: Trello boards (application/imports.py)
     PROJECT_READ = "project:read"
     PROJECT_WRITE = "project:write"  # create, update, change status, manage project members
     PROJECT_DELETE = "project:delete"
@@ -62,6 +63,7 @@ POLICY: dict[Action, frozenset[str]] = {
     Action.WORKSPACE_MEMBERS_MANAGE: MANAGERS,
     Action.WORKSPACE_MEMBERS_INVITE: MANAGERS,
     Action.WORKSPACE_EXPORT: MANAGERS,
+    Action.WORKSPACE_IMPORT: MANAGERS,
     Action.PROJECT_READ: ALL_ROLES,
     Action.PROJECT_WRITE: WRITERS,
     Action.PROJECT_DELETE: MANAGERS,

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     maintenance_enabled: bool = Field(default=True, validation_alias="MAINTENANCE_ENABLED")
     # Workspace exports (application/exports.py) are kept this many days.
     exports_ttl_days: int = Field(default=7, ge=1, le=365, validation_alias="EXPORTS_TTL_DAYS")
+    # Imports (application/imports.py): the largest file taken, refused before it is parsed.
+    imports_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, validation_alias="IMPORTS_MAX_BYTES"
+    )
     # Monthly partitions created this many months ahead by the maintenance job.
     partitions_ahead_months: int = Field(
         default=2, ge=1, le=24, validation_alias="PARTITIONS_AHEAD_MONTHS"

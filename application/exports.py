@@ -126,6 +126,13 @@ class ExportsService:
         log.info("exports.ready", export_id=str(export_id), bytes=len(data))
         return "ready"
 
+    def export_now(self, *, workspace_id: UUID, now: datetime | None = None) -> bytes:
+        """The workspace's JSON export made at once, in this process (``worksync export``)."""
+        workspace, rows, _ = self.records.collect(workspace_id)
+        if workspace is None:
+            raise NotFound("workspace not found")
+        return to_json(document(workspace, rows, now or datetime.now(UTC)))
+
     def purge_expired(self, now: datetime | None = None) -> int:
         return purge_expired(self.records, self.storage, now or datetime.now(UTC))
 

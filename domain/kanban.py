@@ -242,6 +242,40 @@ class Board(BoardLayout, Aggregate):
     ) -> None:
         self.cards[str(card_id)] = {"column_id": str(column_id), "rank": rank}
 
+    def append_cards(
+        self,
+        actor_id: UUID,
+        column_id: UUID,
+        card_ids: list[UUID],
+        override_reason: str | None = None,
+    ) -> None:
+        """Put new cards at the end of a column, in the given order (an import): as many
+        ``place_card`` calls would, without reading the column again for each card."""
+        self._check_live()
+        column = self.column(column_id)
+        key = str(column_id)
+        present = self.cards_in(key)
+        limit = column["wip_limit"]
+        if limit is not None and len(present) + len(card_ids) > limit and not override_reason:
+            raise WipLimitReached(
+                f"column '{column['name']}' would exceed its WIP limit of {limit}",
+                column_id=key,
+                wip_limit=limit,
+                card_count=len(present),
+            )
+        rank = self.cards[present[-1]]["rank"] if present else None
+        for card_id in card_ids:
+            rank = key_between(rank, None)
+            self._card_placed(
+                actor_id=actor_id,
+                **self._scope(),
+                card_id=card_id,
+                column_id=column_id,
+                rank=rank,
+                override_reason=override_reason,
+                is_done_column=column["is_done_column"],
+            )
+
     def move_card(
         self,
         actor_id: UUID,
@@ -344,6 +378,7 @@ class Card(Aggregate):
         self.assignee_id = assignee_id
         self.labels = labels
         self.created_by = actor_id
+        self.is_archived = False  # set by edit(is_archived=...): hidden from work, kept
         self.deleted = False
 
     def _check_live(self) -> None:
@@ -363,6 +398,8 @@ class Card(Aggregate):
         self._check_live()
         if "priority" in fields and fields["priority"] not in CARD_PRIORITIES:
             raise RuleBroken(f"unknown priority {fields['priority']!r}")
+        if "is_archived" in fields and not isinstance(fields["is_archived"], bool):
+            raise RuleBroken("is_archived must be true or false")
         assignee = fields.pop("assignee_id", self.assignee_id)
         changes = {k: v for k, v in fields.items() if getattr(self, k) != v}
         if changes:

@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 import migrations
 from application.adapters.exports import ExportRecords
 from application.adapters.files_storage import open_scanner, open_storage
+from application.adapters.imports import ImportRecords
 from application.adapters.sessions import SessionStore
 from application.adapters.store import EventStore, eventstore_env
 from application.adapters.webhooks import HttpxTransport, PgDeliveryLog, delivery_exists
@@ -24,6 +25,7 @@ from application.exports import ExportsService
 from application.files import FilesService, FileStoragePolicy, Storage
 from application.files_content import allowed_types
 from application.identity import IdentityService, PasswordHasher, Tokens
+from application.imports import ImportsService
 from application.kanban import KanbanService
 from application.mail import LinkTokens, MailPolicy
 from application.milestones import MilestonesService
@@ -45,6 +47,7 @@ from interfaces.error_reporting import init_error_reporting
 from interfaces.jobs.broker import configure_broker
 from interfaces.jobs.exports_schedule import DramatiqExports, ThreadExports
 from interfaces.jobs.files import OutboxFiles
+from interfaces.jobs.imports_schedule import DramatiqImports, ThreadImports
 from interfaces.jobs.mail import OutboxMail
 from interfaces.jobs.notifications_schedule import DigestClock, OutboxDueReminder
 from interfaces.jobs.retention import maintain
@@ -390,6 +393,24 @@ def open_exports(settings: Settings, database_url: str, pool_size: int = 2) -> E
     return make_exports(open_event_store(database_url, pool_size=pool_size), settings, database_url)
 
 
+def make_imports(store: EventStore, settings: Settings, database_url: str) -> ImportsService:
+    """Imports: over HTTP a dramatiq job with Redis, a thread of this process without."""
+    service = ImportsService(
+        store, ImportRecords(database_url), max_bytes=settings.imports_max_bytes
+    )
+    if settings.redis_url:
+        service.scheduler = DramatiqImports()
+    else:
+        service.scheduler = ThreadImports(lambda import_id: service.run(import_id=import_id))
+    return service
+
+
+def open_imports(settings: Settings, database_url: str, pool_size: int = 2) -> ImportsService:
+    """The imports service of a job worker or a CLI command, on its own event store (the
+    caller closes ``service.store``)."""
+    return make_imports(open_event_store(database_url, pool_size=pool_size), settings, database_url)
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -410,6 +431,7 @@ class Container:
     templates: TemplatesService
     exports: ExportsService
     webhooks: WebhooksService
+    imports: ImportsService
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
@@ -465,6 +487,7 @@ async def open_container(
         templates=TemplatesService(store),
         exports=make_exports(store, settings, database_url),
         webhooks=make_webhooks(store, settings),
+        imports=make_imports(store, settings, database_url),
         pool=pool,
         waiter=waiter,
         # On a replica a document is tagged with the position the replica shows (read

@@ -1,4 +1,5 @@
-"""The ``worksync`` command line: serve, projector, realtime, migrate, projections, openapi."""
+"""The ``worksync`` command line: serve, projector, realtime, migrate, projections, openapi,
+import (interfaces/cli_imports.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from interfaces.bootstrap import (
     open_identity,
     open_templates,
 )
+from interfaces.cli_imports import export_workspace, imports_app
 from interfaces.doctor import run_checks
 from interfaces.embedded import resolve_database_url
 from interfaces.logs import configure_logging
@@ -43,6 +45,8 @@ users_app = typer.Typer(help="Administer user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 templates_app = typer.Typer(help="Project templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+app.add_typer(imports_app, name="import")
+app.command("export")(export_workspace)
 console = Console(stderr=True)
 
 

@@ -26,7 +26,7 @@ CARD_COLUMNS = (
     "k.id, k.board_id, k.column_id, k.project_id, k.title, k.description,"
     f" {CARD_POSITION} AS position, k.priority,"
     " k.due_date, k.estimated_hours::float8 AS estimated_hours, k.actual_hours::float8 AS actual_hours,"
-    " k.assignee_id, k.created_by, k.labels, k.attachments,"
+    " k.assignee_id, k.created_by, k.labels, k.attachments, k.is_archived,"
     " jsonb_array_length(coalesce(k.attachments, '[]')) AS attachments_count, k.completed_at,"
     " k.created_at, k.updated_at, k.version"
 )
@@ -46,6 +46,7 @@ CARD_JSON = (
     " 'position', k.position, 'priority', k.priority, 'due_date', k.due_date,"
     " 'estimated_hours', k.estimated_hours::float8, 'actual_hours', k.actual_hours::float8,"
     " 'assignee_id', k.assignee_id, 'created_by', k.created_by, 'labels', k.labels,"
+    " 'is_archived', k.is_archived,"
     " 'attachments', k.attachments, 'attachments_count',"
     " jsonb_array_length(coalesce(k.attachments, '[]')), 'completed_at', k.completed_at,"
     " 'created_at', k.created_at,"

@@ -32,7 +32,15 @@ from projections.base import json_dumps
 
 BOARD_FIELDS = {"name", "description", "settings"}
 COLUMN_FIELDS = {"name", "color", "wip_limit", "is_done_column"}
-CARD_FIELDS = {"title", "description", "priority", "due_date", "estimated_hours", "labels"}
+CARD_FIELDS = {
+    "title",
+    "description",
+    "priority",
+    "due_date",
+    "estimated_hours",
+    "labels",
+    "is_archived",
+}
 
 # input column -> (array type, assignment); "done" stands for the two inputs of completed_at.
 CARD_INPUTS: dict[str, tuple[str, str]] = {
@@ -44,6 +52,7 @@ CARD_INPUTS: dict[str, tuple[str, str]] = {
     "due_date": ("timestamptz", "due_date = u.due_date"),
     "estimated_hours": ("numeric", "estimated_hours = u.estimated_hours"),
     "labels": ("jsonb", "labels = u.labels"),
+    "is_archived": ("bool", "is_archived = u.is_archived"),
     "assignee_id": ("uuid", "assignee_id = u.assignee_id"),
     "version": ("int4", "version = u.version"),
     "updated_at": ("timestamptz", "updated_at = u.updated_at"),

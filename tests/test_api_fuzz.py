@@ -88,7 +88,18 @@ RULES_BEYOND_SCHEMA = "|".join(
 # The project templates' {template_id} (the milestone templates' is the default one).
 PROJECT_TEMPLATES = r"^/api/v1/templates/"
 # An upload's bytes decide: generated ones are mostly of no allowed type (415) or empty (422).
-UPLOADS = r"/files/upload$"
+UPLOADS = (
+    r"/files/upload$|/imports/(trello|worksync)$"  # imports: generated files are no Trello export
+)
+# The smallest Trello board export (application/imports_trello.py).
+TRELLO_EXPORT = json.dumps(
+    {
+        "id": "5f1a00000000000000000f01",
+        "name": "Fuzz",
+        "lists": [{"id": "l1", "name": "List", "pos": 1}],
+        "cards": [{"id": "c1", "name": "Card", "idList": "l1", "pos": 1}],
+    }
+).encode()
 
 
 def seed(base: str) -> dict[str, Any]:
@@ -175,6 +186,12 @@ def seed(base: str) -> dict[str, Any]:
                 {"url": "https://93.184.215.14/fuzz", "events": ["*"]},
             )["id"]
             delivery = wait_for_ping(client, ws, hook, ids["token"])
+            imported = client.post(
+                f"/workspaces/{ws}/imports/trello",
+                files={"file": ("board.json", TRELLO_EXPORT, "application/json")},
+                headers={"Authorization": f"Bearer {ids['token']}"},
+            )
+            assert imported.status_code == 202, imported.text
             sets.append(
                 {
                     "workspace_id": ws,
@@ -198,6 +215,7 @@ def seed(base: str) -> dict[str, Any]:
                     "conflict_id": conflict,
                     "webhook_id": hook,
                     "delivery_id": delivery,
+                    "import_id": imported.json()["id"],
                 }
             )
         ids["live"], ids["doomed"] = sets

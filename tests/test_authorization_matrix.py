@@ -13,6 +13,7 @@ from tests.support import (
     authz_comments,
     authz_exports,
     authz_files,
+    authz_imports,
     authz_kanban,
     authz_milestones,
     authz_notifications,
@@ -118,6 +119,7 @@ CASES += [
     *authz_analytics.CASES,
     *authz_exports.CASES,
     *authz_webhooks.CASES,
+    *authz_imports.CASES,
 ]
 
 # Endpoints that are not scoped to a workspace: covered by their own tests.

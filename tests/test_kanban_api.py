@@ -357,3 +357,20 @@ def test_a_board_read_shows_a_role_change_and_a_removal_at_once(api, client):
     gone = client.get(f"/api/v1/boards/{b['id']}", headers=other["headers"])
     assert gone.status_code == 404
     assert board(client, owner, b["id"])["role"] == "owner"
+
+
+def test_a_card_is_archived_and_restored_and_the_board_shows_it(api, client):
+    owner, _, b, cols = setup_board(api, client)
+    card = create_card(client, owner, cols["To do"], "Old")
+    assert card["is_archived"] is False
+    path = f"/api/v1/cards/{card['id']}"
+    archived = client.put(path, json={"is_archived": True}, headers=owner["headers"])
+    assert archived.status_code == 200, archived.text
+    assert archived.json()["is_archived"] is True
+    shown = board(client, owner, b["id"])["columns"][0]["cards"]
+    assert [(c["title"], c["is_archived"]) for c in shown] == [("Old", True)]
+    restored = client.put(path, json={"is_archived": False}, headers=owner["headers"])
+    assert restored.json()["is_archived"] is False
+    refused = client.put(path, json={"is_archived": "maybe"}, headers=owner["headers"])
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == PROBLEM

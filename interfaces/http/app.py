@@ -30,6 +30,7 @@ from interfaces.http import (
     idempotency,
     identity,
     identity_users,
+    imports,
     kanban,
     metrics,
     milestones,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         analytics,
         exports,
         webhooks,
+        imports,
     ):
         app.include_router(context.router, prefix=API_PREFIX)
     app.add_middleware(guard.Guard)  # innermost: unexpected errors answered through CORS...

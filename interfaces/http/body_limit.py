@@ -16,6 +16,8 @@ JSON fields (``schemas.json_limits``).
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,6 +27,8 @@ from interfaces.http.problems import problem
 from interfaces.http.schemas import JsonLimits, json_limits
 
 UPLOAD_PATHS = frozenset({"/api/v1/files/upload"})
+# Imports (interfaces/http/imports.py): a multipart file of up to IMPORTS_MAX_BYTES.
+IMPORT_PATH = re.compile(r"^/api/v1/workspaces/[^/]+/imports/(trello|worksync)$")
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around an upload's file
 
 
@@ -60,11 +64,13 @@ class BodyLimit:
         other_bytes: int,
         fields: JsonLimits | None = None,
         upload_bytes: int = 0,
+        import_bytes: int = 0,
     ) -> None:
         self.app = app
         self.json_bytes = json_bytes
         self.other_bytes = other_bytes
         self.upload_bytes = upload_bytes
+        self.import_bytes = import_bytes
         self.fields = fields or JsonLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,6 +82,8 @@ class BodyLimit:
         limit = self.json_bytes if _is_json(content_type) else self.other_bytes
         if scope["path"] in UPLOAD_PATHS and _is_multipart(content_type):
             limit = self.upload_bytes + MULTIPART_OVERHEAD
+        elif _is_multipart(content_type) and IMPORT_PATH.match(scope["path"]):
+            limit = self.import_bytes + MULTIPART_OVERHEAD
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)  # the body is never read
@@ -122,4 +130,5 @@ def install(app: FastAPI, settings: Settings) -> None:
         other_bytes=settings.max_body_bytes,
         fields=JsonLimits(settings.max_json_depth, settings.max_json_field_bytes),
         upload_bytes=settings.max_upload_bytes,
+        import_bytes=settings.imports_max_bytes,
     )

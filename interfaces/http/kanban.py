@@ -335,7 +335,7 @@ async def update_card(
     fields = {
         k: v
         for k, v in body.model_dump(exclude_unset=True).items()
-        if not (k in ("title", "priority", "labels") and v is None)
+        if not (k in ("title", "priority", "labels", "is_archived") and v is None)
     }
     saved, caught_up = await run_command(
         container,

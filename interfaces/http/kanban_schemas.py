@@ -87,6 +87,7 @@ class CardUpdate(Strict):
     estimated_hours: Hours | None = None
     assignee_id: UUID | None = None
     labels: list[Label] | None = Field(default=None, max_length=50)
+    is_archived: bool | None = Field(default=None, description="archive or restore the card")
 
 
 def _at_most_one(*names: str) -> dict[str, Any]:
@@ -138,6 +139,7 @@ class CardOut(BaseModel):
     assignee_id: UUID | None
     created_by: UUID | None
     labels: list[Any]
+    is_archived: bool = False
     attachments: list[Any] = Field(
         description="the card's attachments: id, file_id, name, mime_type, file_size,"
         " attached_by, attached_at"

@@ -36,6 +36,7 @@ JOB_MODULES: tuple[str, ...] = (
     "interfaces.jobs.retention",
     "interfaces.jobs.exports",
     "interfaces.jobs.webhooks",
+    "interfaces.jobs.imports",
 )
 
 # Every actor declared through @job, in declaration order.
