@@ -9,7 +9,8 @@ from uuid import UUID
 
 import orjson
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+
+from projections.queries import fetch_all, fetch_one
 
 # A card's dense position (0, 1, 2... in (rank, id) order within its column) is not stored
 # (a move would renumber the rest of two columns): it is counted where a card is read, over
@@ -70,18 +71,6 @@ BOARD_ROLE = (
 )
 KANBAN = "kanban"  # the projection that owns every table of the board document
 MEMBERS = "workspaces"  # the projection that owns workspace_members (the caller's role)
-
-
-async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params, prepare=True)
-        return await cur.fetchone()
-
-
-async def _all(conn: AsyncConnection, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params, prepare=True)
-        return await cur.fetchall()
 
 
 TRACKED_POSITION = "SELECT position FROM projection_tracking WHERE name = %s"
@@ -167,7 +156,7 @@ class BoardDocuments:
 
 
 async def board(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> dict[str, Any] | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {BOARD_COLUMNS}, m.role FROM kanban_boards b {MEMBER.format(t='b')} WHERE b.id = %(id)s",
         {"id": board_id, "user": user_id},
@@ -182,7 +171,7 @@ async def boards_of_project(
         query += " AND (b.created_at, b.id) > (%(at)s, %(after)s)"
     query += " ORDER BY b.created_at, b.id LIMIT %(limit)s"
     at, last = after if after else (None, None)
-    return await _all(
+    return await fetch_all(
         conn,
         query,
         {"project": project_id, "user": user_id, "limit": limit, "at": at, "after": last},
@@ -190,7 +179,7 @@ async def boards_of_project(
 
 
 async def columns_of_board(conn: AsyncConnection, board_id: UUID) -> list[dict[str, Any]]:
-    return await _all(
+    return await fetch_all(
         conn,
         f"SELECT {COLUMN_COLUMNS}, (SELECT count(*) FROM kanban_cards k WHERE k.column_id = c.id)"
         " AS card_count FROM kanban_columns c WHERE c.board_id = %(board)s ORDER BY c.position",
@@ -200,7 +189,7 @@ async def columns_of_board(conn: AsyncConnection, board_id: UUID) -> list[dict[s
 
 async def column(conn: AsyncConnection, column_id: UUID, user_id: UUID) -> dict[str, Any] | None:
     """A column (with its board's workspace role for the caller), members only."""
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {COLUMN_COLUMNS}, (SELECT count(*) FROM kanban_cards k WHERE k.column_id = c.id)"
         f" AS card_count, m.role FROM kanban_columns c {MEMBER.format(t='c')} WHERE c.id = %(id)s",
@@ -216,11 +205,11 @@ async def cards_of_column(
     if after is not None:
         query += " WHERE k.position > %(after)s"
     query += " ORDER BY k.position LIMIT %(limit)s"
-    return await _all(conn, query, {"column": column_id, "after": after, "limit": limit})
+    return await fetch_all(conn, query, {"column": column_id, "after": after, "limit": limit})
 
 
 async def card(conn: AsyncConnection, card_id: UUID, user_id: UUID) -> dict[str, Any] | None:
-    return await _one(
+    return await fetch_one(
         conn,
         f"SELECT {CARD_COLUMNS}, m.role FROM kanban_cards k {MEMBER.format(t='k')}"
         " WHERE k.id = %(id)s AND k.column_id IS NOT NULL",
@@ -239,11 +228,11 @@ async def card_activities(
     if before is not None:
         query += " AND position < %(before)s"
     query += " ORDER BY position DESC LIMIT %(limit)s"
-    return await _all(conn, query, {"card": card_id, "before": before, "limit": limit})
+    return await fetch_all(conn, query, {"card": card_id, "before": before, "limit": limit})
 
 
 async def project_visible(conn: AsyncConnection, project_id: UUID, user_id: UUID) -> bool:
-    row = await _one(
+    row = await fetch_one(
         conn,
         f"SELECT 1 AS ok FROM projects p {MEMBER.format(t='p')} WHERE p.id = %(id)s",
         {"id": project_id, "user": user_id},
