@@ -297,7 +297,7 @@ def step_together(
                 advanced[name] = max(position, last)
             for name in alone & tracked.keys():
                 policy = by_name[name]
-                skipped = unhandled_until(policy, tracked[name], start, rows, parked[name])
+                skipped = unhandled_until(policy, tracked[name], start, rows, parked[name], cur, {})
                 if skipped > tracked[name]:
                     advanced[name] = skipped
                 policy.settled = skipped >= last  # nothing of this batch left for its step
@@ -324,19 +324,41 @@ def step_together(
 
 
 def unhandled_until(
-    worker: ProjectionWorker, position: int, start: int, rows: Sequence[Row], parked: frozenset[int]
+    worker: ProjectionWorker,
+    position: int,
+    start: int,
+    rows: Sequence[Row],
+    parked: frozenset[int],
+    cur: Cursor,
+    seen: dict[str, Any],
 ) -> int:
     """How far a policy at ``position`` may advance over ``rows`` (read after ``start``)
-    without reacting: to just before the first event it handles (and has not parked).
-    ``position`` itself when the rows do not cover what follows it."""
+    without reacting: to just before the first event it handles (not parked) and does not
+    pass over (``Policy.passes_over``). ``position`` itself when the rows do not cover what
+    follows it."""
     if position < start:
         return position
-    handles = worker.projection.handles_topic
+    policy = worker.projection
     for row in rows:
-        if row.position > position and handles(row.topic) and row.position not in parked:
+        reacts = (
+            row.position > position
+            and policy.handles_topic(row.topic)
+            and row.position not in parked
+            and not _passes_over(worker, cur, row, seen)
+        )
+        if reacts:
             break
         position = max(position, row.position)
     return position
+
+
+def _passes_over(worker: ProjectionWorker, cur: Cursor, row: Row, seen: dict[str, Any]) -> bool:
+    try:
+        return worker.projection.passes_over(cur, worker.decoded.get(row), seen)
+    except psycopg.Error:
+        raise  # the batch's transaction is broken: roll it back
+    except Exception:  # e.g. an event that does not decode: the policy's own step says
+        return False
 
 
 class Projector:

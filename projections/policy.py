@@ -159,6 +159,14 @@ class Policy:
     def handles_topic(self, topic: str) -> bool:
         return topic in self._handlers
 
+    def passes_over(self, cur: Cursor, event: Any, seen: dict[str, Any]) -> bool:
+        """True when reacting to ``event`` (of a topic this policy handles) would write
+        nothing, as the read tables stand in ``cur``'s transaction: the projections' batch
+        may then move the policy's position past it (``engine.unhandled_until``). Only for
+        what the policy's own earlier reactions cannot change within the batch. ``seen``
+        lasts one batch (what a policy reads once per batch). By default: never."""
+        return False
+
     def react(self, cur: Cursor, event: Any, position: int, mapper: Mapper) -> int:
         """Run the event's handler in a savepoint; return how many events it appended.
         A version clash on append rolls back to the savepoint and runs it again."""

@@ -254,3 +254,52 @@ def test_events_a_policy_does_not_handle_are_passed_over_with_the_projections(
         assert found["before"] == ["edit 0", "edit 1", "edit 2"]  # no reaction: not handled
     finally:
         store.close()
+
+
+class Choosy(Stamper):
+    """Stamps only workspaces not named 'quiet-*': it passes over the others, which the
+    projections' batch may then move it past."""
+
+    name = "choosy"
+
+    @handles(Workspace.Created)
+    def stamp(self, ctx: PolicyContext, e: Any) -> None:
+        if not e.name.startswith("quiet-"):  # what passes_over says: nothing for the others
+            super().stamp(ctx, e)
+
+    def passes_over(self, cur: Any, event: Any, seen: dict[str, Any]) -> bool:
+        seen["asked"] = seen.get("asked", 0) + 1
+        return event.name.startswith("quiet-")
+
+
+def test_events_a_policy_passes_over_move_it_with_the_projections(fresh_database_url):
+    url = fresh_database_url
+    store = open_event_store(url, pool_size=2)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            ensure_tracking(conn, ["workspaces"])
+            ensure_tracking(conn, ["choosy"], at_head=True)
+        for name in ("quiet-1", "quiet-2", "loud", "quiet-3"):
+            new_workspace(store, name)
+        with psycopg.connect(url) as conn:
+            positions = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT notification_id FROM worksync_events ORDER BY notification_id"
+                )
+            ]
+        decoded = DecodedEvents(store.mapper)
+        projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=100)
+        policy = Choosy(store).make_worker(decoded, batch_size=100)
+        with psycopg.connect(url, autocommit=True) as conn:
+            step_together(conn, [projection], [policy])
+            tracking = dict(conn.execute("SELECT name, position FROM projection_tracking"))
+            assert tracking["choosy"] == positions[1]  # past both quiet ones, before "loud"
+            assert policy.settled is False  # "loud" is left for its own step
+            while policy.step(conn):
+                pass
+        found = stamps(url)
+        assert len(found["loud"]) == 1
+        assert [found[f"quiet-{i}"] for i in (1, 2, 3)] == [[], [], []]
+    finally:
+        store.close()
