@@ -300,7 +300,8 @@ def step_together(
                 skipped = unhandled_until(policy, tracked[name], start, rows, parked[name], cur, {})
                 if skipped > tracked[name]:
                     advanced[name] = skipped
-                policy.settled = skipped >= last  # nothing of this batch left for its step
+                # nothing left for its own step: it reached the batch's end, the log's head
+                policy.settled = skipped >= last and len(rows) < batch_size
             cur.execute(
                 "UPDATE projection_tracking t SET position = v.position, updated_at = now()"
                 " FROM unnest(%s::text[], %s::bigint[]) AS v(name, position)"

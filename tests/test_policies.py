@@ -303,3 +303,31 @@ def test_events_a_policy_passes_over_move_it_with_the_projections(fresh_database
         assert [found[f"quiet-{i}"] for i in (1, 2, 3)] == [[], [], []]
     finally:
         store.close()
+
+
+def test_a_policy_is_stepped_while_the_projections_catch_up(fresh_database_url):
+    """A full batch of the projections is not the log's head: a policy it moved to the
+    batch's end still steps on its own (a projection replaying the log must not hold the
+    policies back)."""
+    url = fresh_database_url
+    store = open_event_store(url, pool_size=2)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            ensure_tracking(conn, ["workspaces"])
+            ensure_tracking(conn, ["stamper"], at_head=True)
+        for i in range(3):
+            new_workspace(store, f"w-{i}")
+        decoded = DecodedEvents(store.mapper)
+        projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=2)
+        policy = Stamper(store).make_worker(decoded, batch_size=100)
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert step_together(conn, [projection], [policy]) == 2  # a full batch
+            assert policy.settled is False
+            while policy.step(conn):
+                pass
+            while step_together(conn, [projection], [policy]) == 2:  # the rest, to the head
+                assert policy.settled is False
+            assert policy.settled is True  # its own Updated events: passed over
+        assert all(len(stamps(url)[f"w-{i}"]) == 1 for i in range(3))
+    finally:
+        store.close()
