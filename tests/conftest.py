@@ -15,6 +15,13 @@ from interfaces.bootstrap import migrate
 from interfaces.http.app import create_app
 from tests.support.api import Api
 from tests.support.databases import drop_database, make_settings, recreate_database
+from tests.support.logs import console_logging
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_tracebacks() -> None:
+    """Logged exceptions rendered as plain text, not rich with every frame's locals."""
+    console_logging()
 
 
 @pytest.fixture(scope="session")
