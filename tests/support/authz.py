@@ -1,10 +1,11 @@
 """The authorization matrix harness: every endpoint x owner/admin/member/viewer/outsider/anon.
 
 A case names an endpoint, how to build its request for a fresh workspace, and the expected
-status per role. Each (case, role) of a case that changes state runs against a workspace of
-its own, so destructive cases (delete, remove member) do not disturb each other; a read (a
-GET without ``prepare``, unless marked ``changes_state``) asks the same question six times,
-so its six roles share one fresh world. Later features add their cases here.
+status per role. After a request that changed its world (a success of a case that changes
+state: delete, remove member...) the next role gets a fresh one, so destructive cases do not
+disturb each other; a read (a GET without ``prepare``, unless marked ``changes_state``) or a
+refusal changes nothing, and the next role asks in the same world. A case with ``prepare``
+gets a world per role. Later features add their cases here.
 """
 
 from __future__ import annotations
