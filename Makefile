@@ -37,7 +37,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_WORKERS=$${FUZZ_WORKERS:-1} $(BIN)/pytest -p no:cacheprovider tests/test_api_fuzz.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_WORKERS=$${FUZZ_WORKERS:-1} \
+	FUZZ_ANONYMOUS_PHASES=$${FUZZ_ANONYMOUS_PHASES:-examples,coverage,fuzzing} \
+	$(BIN)/pytest -p no:cacheprovider tests/test_api_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .coverage .coverage.*

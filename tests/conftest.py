@@ -14,7 +14,19 @@ from application.config import Settings
 from interfaces.bootstrap import migrate
 from interfaces.http.app import create_app
 from tests.support.api import Api
-from tests.support.databases import drop_database, make_settings, recreate_database
+from tests.support.databases import (
+    BackgroundDrops,
+    drop_database,
+    make_settings,
+    recreate_database,
+)
+from tests.support.logs import console_logging
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_tracebacks() -> None:
+    """Logged exceptions rendered as plain text, not rich with every frame's locals."""
+    console_logging()
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +52,19 @@ def database_url(template_db: str, worker_id_safe: str) -> Iterator[str]:
     drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def background_drops() -> Iterator[BackgroundDrops]:
+    drops = BackgroundDrops()
+    yield drops
+    drops.close()
+
+
 @pytest.fixture
-def fresh_database_url(template_db: str) -> Iterator[str]:
-    """A database of this test's own, with an empty log."""
+def fresh_database_url(template_db: str, background_drops: BackgroundDrops) -> Iterator[str]:
+    """A database of this test's own, with an empty log (dropped in the background after)."""
     name = f"worksync_fresh_{uuid.uuid4().hex[:12]}"
     yield recreate_database(name, template_db)
-    drop_database(name)
+    background_drops.drop(name)
 
 
 @pytest.fixture(scope="session")

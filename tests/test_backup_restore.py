@@ -133,15 +133,20 @@ def settled(url: str) -> bool:
     return behind == 0 and caught_up(url)
 
 
-@pytest.fixture
-def populated(fresh_database_url) -> str:
-    url = fresh_database_url
+@pytest.fixture(scope="module")
+def populated(template_db) -> Iterator[str]:
+    """A database holding the API-made workspace and a generated log, settled: built once
+    for this module (30 s under load), as the tests only read it (a backup reads in a
+    read-only transaction; a restore into it is refused before it is touched)."""
+    name = f"worksync_populated_{uuid.uuid4().hex[:12]}"
+    url = recreate_database(name, template_db)
     settings = make_settings(url)
     with TestClient(create_app(settings, with_projector=True)) as client:
         build_workspace(client)
         load_generated_log(url, 1500)
         wait_until(lambda: settled(url), timeout=120)
-    return url
+    yield url
+    drop_database(name)
 
 
 def test_backup_restore_rebuild_gives_every_table_back(populated, empty_database, tmp_path):

@@ -10,11 +10,11 @@ import socket
 import warnings
 
 import httpx
-import structlog
 import websockets
 
 from interfaces.logs import configure_logging, redact_text
 from tests.support.live_server import live_server
+from tests.support.logs import console_logging
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
@@ -73,7 +73,7 @@ def test_library_logging_and_warnings_are_json_and_redacted(capsys):
             raise ValueError(f"bad refresh_token={JWT}")
         except ValueError:
             logging.getLogger("another").exception("failed")
-    structlog.reset_defaults()  # later tests in this process capture logs at any level
+    console_logging()  # later tests in this process capture logs at any level
     lines = capsys.readouterr().err.splitlines()
     entries = [json.loads(line) for line in lines]
     assert [e["logger"] for e in entries] == ["some.library", "py.warnings", "another"]

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import structlog
 from fastapi.testclient import TestClient
 
 from interfaces.http.app import create_app
@@ -22,6 +21,7 @@ from projections.registry import all_projections
 from tests.support.databases import make_settings
 from tests.support.http_server import served, terminate_backends, timed
 from tests.support.kanban import create_board, create_project
+from tests.support.logs import console_logging
 
 POOL = 4
 LOAD_THREADS = 8
@@ -37,7 +37,7 @@ def server(fresh_database_url) -> Iterator[tuple[str, str]]:
         with served(create_app(settings, with_projector=True)) as base:
             yield base, fresh_database_url
     finally:
-        structlog.reset_defaults()  # later tests in this process capture logs at any level
+        console_logging()  # later tests in this process capture logs at any level
 
 
 def set_up_board(http: httpx.Client) -> tuple[dict, str, str]:

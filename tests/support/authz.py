@@ -1,8 +1,11 @@
 """The authorization matrix harness: every endpoint x owner/admin/member/viewer/outsider/anon.
 
 A case names an endpoint, how to build its request for a fresh workspace, and the expected
-status per role. Each (case, role) runs against a workspace of its own, so destructive cases
-(delete, remove member) do not disturb each other. Later features add their cases here.
+status per role. After a request that changed its world (a success of a case that changes
+state: delete, remove member...) the next role gets a fresh one, so destructive cases do not
+disturb each other; a read (a GET without ``prepare``, unless marked ``changes_state``) or a
+refusal changes nothing, and the next role asks in the same world. A case with ``prepare``
+gets a world per role. Later features add their cases here.
 """
 
 from __future__ import annotations
@@ -57,10 +60,14 @@ class Case:
     files: Callable[[World, str], Any] | None = None  # a multipart body (httpx ``files=``)
     prepare: Callable[[Any, World, str], None] | None = None
     name: str = field(default="")
+    # None: every method but GET changes state, and so does a case with ``prepare``.
+    changes_state: bool | None = None
 
     def __post_init__(self) -> None:
         assert set(self.expected) == set(ROLES), self.route
         self.name = self.name or f"{self.method} {self.route}"
+        if self.changes_state is None:
+            self.changes_state = self.method != "GET" or self.prepare is not None
 
 
 def expect(

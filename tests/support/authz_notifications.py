@@ -74,12 +74,14 @@ CASES: list[Case] = [
         "/api/v1/notifications/unsubscribe/{token}",
         expect(200, 200, 200, 200, 200, anon=200),
         path=unsubscribe_link,
+        changes_state=True,  # a GET that unsubscribes: a world per role
     ),
     Case(
         "POST",
         "/api/v1/notifications/unsubscribe/{token}",
         expect(200, 200, 200, 200, 200, anon=200),
         path=unsubscribe_link,
+        changes_state=True,  # a GET that unsubscribes: a world per role
     ),
     Case(
         "PUT",

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from functools import cache
 from typing import Any
 
@@ -36,6 +38,34 @@ def recreate_database(dbname: str, template: str | None = None) -> str:
 def drop_database(dbname: str) -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+class BackgroundDrops:
+    """Drops databases on a thread of its own. DROP DATABASE waits for a checkpoint (PostgreSQL
+    15 forces one), which flushes whatever every test process has dirtied: 0.1-4 s under load,
+    ~50 s of a 'make test' run spent in test teardowns. Nothing waits for the drop but the end
+    of the session (``close``), which reports any drop that failed."""
+
+    def __init__(self) -> None:
+        self._names: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.failures: list[str] = []
+        self._thread = threading.Thread(target=self._run, name="database-drops", daemon=True)
+        self._thread.start()
+
+    def drop(self, dbname: str) -> None:
+        self._names.put(dbname)
+
+    def _run(self) -> None:
+        while (name := self._names.get()) is not None:
+            try:
+                drop_database(name)
+            except psycopg.Error as e:
+                self.failures.append(f"{name}: {e}")
+
+    def close(self) -> None:
+        self._names.put(None)
+        self._thread.join()
+        assert not self.failures, self.failures
 
 
 @cache
