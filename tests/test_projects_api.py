@@ -672,9 +672,9 @@ def _seed_board(conn, project: dict, now: datetime) -> None:
     for i, (column, priority, due, est, act, completed) in enumerate(cards):
         conn.execute(
             "INSERT INTO kanban_cards (id, workspace_id, project_id, board_id, column_id, title,"
-            " position, rank, priority, due_date, estimated_hours, actual_hours, completed_at,"
+            " rank, priority, due_date, estimated_hours, actual_hours, completed_at,"
             " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s)",
+            " %s, %s)",
             (
                 uuid.uuid4(),
                 ws,
@@ -682,7 +682,6 @@ def _seed_board(conn, project: dict, now: datetime) -> None:
                 board,
                 column,
                 f"Card {i}",
-                i,
                 f"a{i}",
                 priority,
                 due,

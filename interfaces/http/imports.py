@@ -13,13 +13,18 @@ from typing import Annotated
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, Form, UploadFile, status
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.imports_trello import CONTROL, ImportTooLarge
 from interfaces.http.deps import ContainerDep, CurrentUser
-from interfaces.http.imports_schemas import WorkspaceImportOut, to_out
+from interfaces.http.imports_schemas import (
+    TrelloImportForm,
+    WorkspaceImportOut,
+    WorkSyncImportForm,
+    to_out,
+)
 
 router = APIRouter(prefix="/workspaces", tags=["imports"])
 
@@ -33,23 +38,20 @@ async def import_trello(
     workspace_id: UUID,
     caller: CurrentUser,
     container: ContainerDep,
-    file: Annotated[UploadFile, File(description="the board's JSON export from Trello")],
-    include_archived_lists: Annotated[
-        bool, Form(description="keep archived lists (as columns) instead of skipping them")
-    ] = False,
+    form: Annotated[TrelloImportForm, Form()],
 ) -> JSONResponse:
     """Import a Trello board as a project with its board (owners and admins); the import's
     status, which its job completes."""
     service = container.imports
-    data = await _read(file, service.max_bytes)
-    name = CONTROL.sub("", file.filename or "")[:255] or None
+    data = await _read(form.file, service.max_bytes)
+    name = CONTROL.sub("", form.file.filename or "")[:255] or None
     row = await to_thread.run_sync(
         lambda: service.request_trello(
             workspace_id=workspace_id,
             actor_id=caller.id,
             data=data,
             filename=name,
-            include_archived_lists=include_archived_lists,
+            include_archived_lists=form.include_archived_lists,
         )
     )
     return _accepted(workspace_id, row)
@@ -64,13 +66,13 @@ async def import_worksync(
     workspace_id: UUID,
     caller: CurrentUser,
     container: ContainerDep,
-    file: Annotated[UploadFile, File(description="a WorkSync workspace export (JSON)")],
+    form: Annotated[WorkSyncImportForm, Form()],
 ) -> JSONResponse:
     """Recreate the projects, boards, cards, tasks and comments of a WorkSync workspace
     export here (owners and admins); the import's status, which its job completes."""
     service = container.imports
-    data = await _read(file, service.max_bytes)
-    name = CONTROL.sub("", file.filename or "")[:255] or None
+    data = await _read(form.file, service.max_bytes)
+    name = CONTROL.sub("", form.file.filename or "")[:255] or None
     row = await to_thread.run_sync(
         lambda: service.request_worksync(
             workspace_id=workspace_id, actor_id=caller.id, data=data, filename=name

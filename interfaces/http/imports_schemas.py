@@ -6,7 +6,25 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from fastapi import UploadFile
 from pydantic import BaseModel, Field
+
+from interfaces.http.schemas import Strict
+
+
+class TrelloImportForm(Strict):
+    """The multipart form of a Trello import."""
+
+    file: UploadFile = Field(description="the board's JSON export from Trello")
+    include_archived_lists: bool = Field(
+        default=False, description="keep archived lists (as columns) instead of skipping them"
+    )
+
+
+class WorkSyncImportForm(Strict):
+    """The multipart form of a WorkSync import."""
+
+    file: UploadFile = Field(description="a WorkSync workspace export (JSON)")
 
 
 class UnmatchedMember(BaseModel):
