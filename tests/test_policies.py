@@ -204,6 +204,28 @@ def test_pause_resume_and_skip_apply_to_a_policy(running):
     assert [p.position for p in policy_status(url).parked] == [position]
 
 
+def start_tracking(url: str, policy: str) -> None:
+    """The workspaces projection follows the log from its start, the policy from its head."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        ensure_tracking(conn, ["workspaces"])
+        ensure_tracking(conn, [policy], at_head=True)
+
+
+def log_positions(url: str) -> list[int]:
+    """Every event's position in the log, in order."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT notification_id FROM worksync_events ORDER BY notification_id")
+        return [row[0] for row in rows]
+
+
+def workers(store: Any, policy: Policy, batch_size: int) -> tuple[ProjectionWorker, Any]:
+    """The workspaces projection's worker (batches of ``batch_size``) and the policy's,
+    sharing their decoded events, as a projector makes them."""
+    decoded = DecodedEvents(store.mapper)
+    projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=batch_size)
+    return projection, policy.make_worker(decoded, batch_size=100)
+
+
 def test_events_a_policy_does_not_handle_are_passed_over_with_the_projections(
     fresh_database_url,
 ):
@@ -213,25 +235,15 @@ def test_events_a_policy_does_not_handle_are_passed_over_with_the_projections(
     store = open_event_store(url, pool_size=2)
     try:
         first = new_workspace(store, "before")
-        with psycopg.connect(url, autocommit=True) as conn:
-            ensure_tracking(conn, ["workspaces"])
-            ensure_tracking(conn, ["stamper"], at_head=True)  # after "before" was created
+        start_tracking(url, "stamper")  # after "before" was created
         for i in range(3):  # not handled by the policy
             first.update(actor_id=first.owner_id, description=f"edit {i}")
             store.save(first)
         second = new_workspace(store, "handled")  # handled
         second.update(actor_id=second.owner_id, settings={"after": True})
         store.save(second)
-        with psycopg.connect(url) as conn:
-            positions = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT notification_id FROM worksync_events ORDER BY notification_id"
-                )
-            ]
-        decoded = DecodedEvents(store.mapper)
-        projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=100)
-        policy = Stamper(store).make_worker(decoded, batch_size=100)
+        positions = log_positions(url)
+        projection, policy = workers(store, Stamper(store), batch_size=100)
 
         with psycopg.connect(url, autocommit=True) as conn:
             assert step_together(conn, [projection], [policy]) == len(positions)
@@ -276,21 +288,11 @@ def test_events_a_policy_passes_over_move_it_with_the_projections(fresh_database
     url = fresh_database_url
     store = open_event_store(url, pool_size=2)
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            ensure_tracking(conn, ["workspaces"])
-            ensure_tracking(conn, ["choosy"], at_head=True)
+        start_tracking(url, "choosy")
         for name in ("quiet-1", "quiet-2", "loud", "quiet-3"):
             new_workspace(store, name)
-        with psycopg.connect(url) as conn:
-            positions = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT notification_id FROM worksync_events ORDER BY notification_id"
-                )
-            ]
-        decoded = DecodedEvents(store.mapper)
-        projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=100)
-        policy = Choosy(store).make_worker(decoded, batch_size=100)
+        positions = log_positions(url)
+        projection, policy = workers(store, Choosy(store), batch_size=100)
         with psycopg.connect(url, autocommit=True) as conn:
             step_together(conn, [projection], [policy])
             tracking = dict(conn.execute("SELECT name, position FROM projection_tracking"))
@@ -312,14 +314,10 @@ def test_a_policy_is_stepped_while_the_projections_catch_up(fresh_database_url):
     url = fresh_database_url
     store = open_event_store(url, pool_size=2)
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            ensure_tracking(conn, ["workspaces"])
-            ensure_tracking(conn, ["stamper"], at_head=True)
+        start_tracking(url, "stamper")
         for i in range(3):
             new_workspace(store, f"w-{i}")
-        decoded = DecodedEvents(store.mapper)
-        projection = ProjectionWorker(WorkspacesProjection(), decoded, batch_size=2)
-        policy = Stamper(store).make_worker(decoded, batch_size=100)
+        projection, policy = workers(store, Stamper(store), batch_size=2)
         with psycopg.connect(url, autocommit=True) as conn:
             assert step_together(conn, [projection], [policy]) == 2  # a full batch
             assert policy.settled is False
