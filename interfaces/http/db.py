@@ -5,8 +5,9 @@ the connection died is retried once on a fresh one.
 Routers and query functions use it like a psycopg ``AsyncConnection`` (``execute``,
 ``cursor``); nothing holds a pooled connection across a wait, so stalled projections cannot
 starve the pool (a command waits up to ``PROJECTION_WAIT_TIMEOUT`` with no connection).
-The pool checks each connection as it is handed out (``bootstrap.open_read_pool``); the retry
-covers a connection that dies between that check and the read.
+The pool checks each connection as it is handed out (``bootstrap.open_read_pool``: a
+non-blocking look at its socket, and an empty query when something arrived there while it was
+idle); the retry covers a connection that dies between that check and the read.
 """
 
 from __future__ import annotations
