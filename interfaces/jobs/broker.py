@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import dramatiq
 import structlog
@@ -22,6 +22,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from application.config import Settings, get_settings
 from interfaces import metrics
+from interfaces.embedded import resolve_database_url
 from interfaces.error_reporting import init_error_reporting
 from interfaces.jobs.metrics import JobMetrics
 
@@ -70,6 +71,38 @@ def current_broker() -> dramatiq.Broker:
 def current_settings() -> Settings:
     """The settings given to configure_broker, else the environment's (jobs read this)."""
     return _settings if _settings is not None else get_settings()
+
+
+T = TypeVar("T")
+
+
+class PerDatabase(Generic[T]):
+    """One service (and its event store) per database, per worker process: what a job
+    module's actors share, opened on first use with ``open_service(settings, url)`` and
+    closed by ``close`` (tests, shutdown)."""
+
+    def __init__(
+        self, open_service: Callable[[Settings, str], T], close_service: Callable[[T], None]
+    ) -> None:
+        self.open_service = open_service
+        self.close_service = close_service
+        self._services: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        settings = current_settings()
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+        with self._lock:
+            service = self._services.get(url)
+            if service is None:
+                service = self._services[url] = self.open_service(settings, url)
+            return service
+
+    def close(self) -> None:
+        with self._lock:
+            for service in self._services.values():
+                self.close_service(service)
+            self._services.clear()
 
 
 def configure_broker(settings: Settings) -> dramatiq.Broker:

@@ -3,38 +3,31 @@ import once (a redelivered message finds it claimed and does nothing)."""
 
 from __future__ import annotations
 
-import threading
 from uuid import UUID
 
 import structlog
 
 from application.imports import ImportsService
 from interfaces.bootstrap import open_imports
-from interfaces.embedded import resolve_database_url
-from interfaces.jobs.broker import current_settings, job
+from interfaces.jobs.broker import PerDatabase, job
 from interfaces.jobs.imports_schedule import IMPORT, QUEUE
 
 log = structlog.get_logger("jobs.imports")
 
-_services: dict[str, ImportsService] = {}
-_services_lock = threading.Lock()
+
+SERVICES: PerDatabase[ImportsService] = PerDatabase(
+    lambda settings, url: open_imports(settings, url),
+    lambda service: service.store.close(),
+)
 
 
 def _service() -> ImportsService:
-    settings = current_settings()
-    url = resolve_database_url(settings.database_url, settings.data_dir)
-    with _services_lock:
-        service = _services.get(url)
-        if service is None:
-            service = _services[url] = open_imports(settings, url)
-        return service
+    return SERVICES.get()
 
 
 def close_services() -> None:
-    with _services_lock:
-        for service in _services.values():
-            service.store.close()
-        _services.clear()
+    """Close the event stores opened by jobs in this process (tests, shutdown)."""
+    SERVICES.close()
 
 
 @job(queue_name=QUEUE, actor_name=IMPORT, max_retries=3)

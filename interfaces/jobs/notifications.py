@@ -8,7 +8,6 @@ The jobs' service comes from the composition root (``interfaces.bootstrap``), li
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from uuid import UUID
 
@@ -19,7 +18,7 @@ from application.notifications import NotificationsService
 from application.notifications_overdue import MilestoneOverdue
 from interfaces.bootstrap import open_notifications
 from interfaces.embedded import resolve_database_url
-from interfaces.jobs.broker import current_broker, current_settings, job
+from interfaces.jobs.broker import PerDatabase, current_broker, current_settings, job
 from interfaces.jobs.notifications_schedule import (
     DIGESTS,
     QUEUE,
@@ -31,31 +30,25 @@ from projections import notifications_queries
 
 log = structlog.get_logger("jobs.notifications")
 
-_services: dict[str, NotificationsService] = {}
-_services_lock = threading.Lock()
+
+SERVICES: PerDatabase[NotificationsService] = PerDatabase(
+    lambda settings, url: open_notifications(settings, url),
+    lambda service: service.store.close(),
+)
+
+
+def _service() -> NotificationsService:
+    return SERVICES.get()
+
+
+def close_services() -> None:
+    """Close the event stores opened by jobs in this process (tests, shutdown)."""
+    SERVICES.close()
 
 
 def _database_url() -> str:
     settings = current_settings()
     return resolve_database_url(settings.database_url, settings.data_dir)
-
-
-def _service() -> NotificationsService:
-    """One service (and event store) per database, per worker process."""
-    url = _database_url()
-    with _services_lock:
-        service = _services.get(url)
-        if service is None:
-            service = _services[url] = open_notifications(current_settings(), url)
-        return service
-
-
-def close_services() -> None:
-    """Close the event stores opened by jobs in this process (tests, shutdown)."""
-    with _services_lock:
-        for service in _services.values():
-            service.store.close()
-        _services.clear()
 
 
 @job(queue_name=QUEUE, actor_name=REMIND_DUE, max_retries=5)

@@ -13,7 +13,6 @@ The job's service comes from the composition root (``interfaces.bootstrap``), li
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from uuid import UUID
 
@@ -21,8 +20,7 @@ import structlog
 
 from application.time_tracking import TimeTrackingService
 from interfaces.bootstrap import open_time_tracking
-from interfaces.embedded import resolve_database_url
-from interfaces.jobs.broker import current_settings, job
+from interfaces.jobs.broker import PerDatabase, job
 from interfaces.jobs.time_tracking_schedule import (
     AUTO_STOP,
     QUEUE,
@@ -34,27 +32,20 @@ __all__ = ["DramatiqAutoStop", "auto_stop_timer", "close_services", "make_auto_s
 
 log = structlog.get_logger("jobs.time_tracking")
 
-_services: dict[str, TimeTrackingService] = {}
-_services_lock = threading.Lock()
+
+SERVICES: PerDatabase[TimeTrackingService] = PerDatabase(
+    lambda settings, url: open_time_tracking(settings, url, pool_size=2),
+    lambda service: service.store.close(),
+)
 
 
 def _service() -> TimeTrackingService:
-    """One service (and event store) per database, per worker process."""
-    settings = current_settings()
-    url = resolve_database_url(settings.database_url, settings.data_dir)
-    with _services_lock:
-        service = _services.get(url)
-        if service is None:
-            service = _services[url] = open_time_tracking(settings, url, pool_size=2)
-        return service
+    return SERVICES.get()
 
 
 def close_services() -> None:
     """Close the event stores opened by jobs in this process (tests, shutdown)."""
-    with _services_lock:
-        for service in _services.values():
-            service.store.close()
-        _services.clear()
+    SERVICES.close()
 
 
 @job(queue_name=QUEUE, actor_name=AUTO_STOP, max_retries=5)
