@@ -51,11 +51,6 @@ COLLECTIONS: dict[str, str] = {
     "files": "files",
     "attachments": "attachments",
 }
-# Columns a collection shows that its table does not store: a card's dense position in its
-# column is computed where it is read (migrations/0020).
-COMPUTED: dict[str, str] = {
-    "cards": "(row_number() OVER (PARTITION BY column_id ORDER BY rank, id) - 1)::int AS position",
-}
 
 
 def plain(value: Any) -> Any:

@@ -12,7 +12,13 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from application.exports_format import COLLECTIONS, COMPUTED
+from application.exports_format import COLLECTIONS
+
+# Columns a collection shows that its table does not store: a card's dense position in its
+# column is computed where it is read (migrations/0020).
+COMPUTED: dict[str, str] = {
+    "cards": "(row_number() OVER (PARTITION BY column_id ORDER BY rank, id) - 1)::int AS position",
+}
 
 
 class ExportRecords:
