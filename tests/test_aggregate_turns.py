@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from application.adapters.store import EventStore, eventstore_env
+from application.adapters import store as store_module
+from application.adapters.store import TURN_WAIT_MS, EventStore, eventstore_env
+from application.errors import NotFound
 from application.kanban import KanbanService
 from application.projects import ProjectsService
 from application.workspaces import WorkspaceService
@@ -213,3 +217,80 @@ def test_concurrent_creates_moves_and_reads_on_fresh_boards_never_fail(stores):
         for t in threads:
             t.join()
     assert errors == [], f"{len(errors)} failures in {calls[0]} calls: {errors[:3]!r}"
+
+
+def turn_state(database_url: str) -> tuple[int, int]:
+    """(advisory locks held, sessions idle in a transaction) in this test's database."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        locks = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()[0]
+        idle = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%'"
+        ).fetchone()[0]
+    return locks, idle
+
+
+def move(service: KanbanService, owner, card, column, position=0):
+    return service.move_card(
+        card_id=card,
+        actor_id=owner,
+        column_id=column,
+        position=position,
+        before_card_id=None,
+        after_card_id=None,
+        override_reason=None,
+    )
+
+
+def test_a_turn_ends_with_its_append_or_its_refusal(stores, database_url):
+    """The turn is a transaction: the append's COMMIT releases it, and a refused command
+    (here a move to a column the board lacks) rolls it back. Nothing is left locked or open,
+    and the other process takes the next turn at once (not after TURN_WAIT_MS)."""
+    owner, board_id, column_ids, card_ids = a_board(stores[0], cards=3)
+    services = [KanbanService(s) for s in stores]
+    move(services[0], owner, card_ids[0], column_ids[1])
+    assert turn_state(database_url) == (0, 0)
+    with pytest.raises(NotFound):
+        move(services[0], owner, card_ids[0], uuid.uuid4())
+    assert turn_state(database_url) == (0, 0)
+    started = time.perf_counter()
+    move(services[1], owner, card_ids[1], column_ids[2])
+    assert time.perf_counter() - started < TURN_WAIT_MS / 1000 / 2
+    board = stores[1].load(Board, board_id)
+    assert board.cards[str(card_ids[0])]["column_id"] == str(column_ids[1])
+    assert board.cards[str(card_ids[1])]["column_id"] == str(column_ids[2])
+
+
+def test_a_clash_inside_a_turn_is_retried_without_it(stores, database_url, monkeypatch):
+    """Another process that gave up waiting for the turn appends first: the turn's append
+    clashes (IntegrityError, not a 500), its transaction is rolled back, and the command is
+    retried from the log. Both moves stand."""
+    monkeypatch.setattr(store_module, "TURN_WAIT_MS", 100)
+    owner, board_id, column_ids, card_ids = a_board(stores[0], cards=3)
+    services = [KanbanService(s) for s in stores]
+    move(services[0], owner, card_ids[2], column_ids[0])  # store 0 caches the board
+    clashes = count_clashes(stores[0])
+    save = stores[0].save
+    interleaved = []
+
+    def save_after_the_other(*aggregates):
+        if not interleaved:  # first attempt, inside store 0's turn: store 1 waits, gives up
+            interleaved.append(move(services[1], owner, card_ids[1], column_ids[2]))
+        return save(*aggregates)
+
+    stores[0].save = save_after_the_other
+    move(services[0], owner, card_ids[0], column_ids[1])
+
+    assert clashes[0] == 1
+    assert interleaved
+    assert turn_state(database_url) == (0, 0)
+    fresh = EventStore(env=eventstore_env(database_url, pool_size=1))
+    try:
+        board = fresh.repository.get(board_id)
+    finally:
+        fresh.close()
+    assert board.cards[str(card_ids[0])]["column_id"] == str(column_ids[1])
+    assert board.cards[str(card_ids[1])]["column_id"] == str(column_ids[2])

@@ -36,6 +36,7 @@ from eventsourcing.persistence import (
 from psycopg.conninfo import conninfo_to_dict
 
 from application.adapters.personal_data import KeyStore, PersonalDataMapper
+from application.adapters.recorder import end_transaction
 from application.errors import Conflict, Forbidden, NotFound, PreconditionFailed
 from domain.kanban import Board
 from domain.milestones_plan import MilestonePlan
@@ -46,7 +47,7 @@ from domain.time_tracking import TimeTracker
 T = TypeVar("T")
 EVENTS_TABLE = "worksync_events"
 TURN_WAIT_MS = 2000  # waiting longer for a hot aggregate's turn: run it optimistically
-TAKE_TURN = "SELECT * FROM worksync_take_turn(%s, %s, %s, %s)"  # migrations/0005
+TAKE_TURN = "SELECT * FROM worksync_take_turn_in_transaction(%s, %s, %s, %s)"  # migrations/0022
 NOTHING_BEFORE = 2**62  # after_version when nothing is cached: the turn reads no events
 
 
@@ -251,9 +252,13 @@ class EventStore(Application):
 
     @contextmanager
     def _turn(self, aggregate_id: UUID) -> Iterator[Aggregate | None]:
-        """This process's turn on a hot aggregate, across processes: one round trip takes a
-        PostgreSQL session advisory lock AND reads the events appended since this process's
-        cached copy (``worksync_take_turn``); the lock is released after the command.
+        """This process's turn on a hot aggregate, across processes. One round trip sends
+        BEGIN and ``worksync_take_turn_in_transaction``: it takes a transaction advisory lock
+        and reads the events appended since this process's cached copy. The command's append
+        then runs on the same connection and COMMITs in one more round trip
+        (``OrderedAppendRecorder.insert_events``): the events become visible and the turn is
+        released at the same instant. A command that appends nothing ends the turn with a
+        ROLLBACK.
 
         Yields a private working copy brought up to date (None if the aggregate is not
         cached). Waiting is bounded (TURN_WAIT_MS): past it the command runs without the
@@ -262,21 +267,28 @@ class EventStore(Application):
         key = int.from_bytes(aggregate_id.bytes[:8], "big", signed=True)
         cached = self._cached(aggregate_id)
         after = cached.version if cached is not None else NOTHING_BEFORE
+        turn = self.recorder.turn  # type: ignore[attr-defined]
         with self.recorder.datastore.get_connection() as conn:
             try:
-                rows = conn.execute(
-                    TAKE_TURN, (key, aggregate_id, after, f"{TURN_WAIT_MS}ms"), prepare=True
-                ).fetchall()
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    cur = conn.execute(
+                        TAKE_TURN, (key, aggregate_id, after, f"{TURN_WAIT_MS}ms"), prepare=True
+                    )
+                rows = cur.fetchall()
             except psycopg.errors.LockNotAvailable:
+                end_transaction(conn)
                 yield None
                 return
             except psycopg.OperationalError:
-                if not (conn.closed or conn.broken):
+                end_transaction(conn)  # closes a connection that cannot roll back
+                if not conn.closed:
                     raise
                 # The connection died before the turn (the database dropped it after the
                 # pool's check): nothing ran, so run without the turn, as on a timeout.
                 yield None
                 return
+            turn.conn = conn
             try:
                 working = None
                 if cached is not None:
@@ -294,14 +306,8 @@ class EventStore(Application):
                     working = project_aggregate(deepcopy(cached), events)
                 yield working
             finally:
-                try:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,), prepare=True)
-                except psycopg.OperationalError:
-                    # The connection died (the database dropped it): its session, and the
-                    # lock with it, are gone. The command's outcome stands (it may have
-                    # committed on another connection): do not turn it into an error.
-                    if not (conn.closed or conn.broken):
-                        raise
+                turn.conn = None
+                end_transaction(conn)  # nothing appended (or the append failed): ROLLBACK
 
     def _cached(self, aggregate_id: UUID) -> Aggregate | None:
         cache = self.repository.cache
