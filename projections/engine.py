@@ -31,6 +31,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg import Connection, Cursor, sql
 
 from projections.base import Projection
+from projections.rebuild_decoding import fast_mapper
 
 EVENTS_TABLE = "worksync_events"
 EVENTS_CHANNEL = "worksync_events"  # eventsourcing NOTIFYs this channel on every append
@@ -111,7 +112,7 @@ class DecodedEvents:
     decoded once, however many projections handle it)."""
 
     def __init__(self, mapper: Mapper, capacity: int = 20_000) -> None:
-        self.mapper = mapper
+        self.mapper = fast_mapper(mapper)  # orjson: the same events, decoded faster
         self.capacity = capacity
         self._events: OrderedDict[int, Any] = OrderedDict()
 
