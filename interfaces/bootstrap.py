@@ -435,6 +435,7 @@ class Container:
     pool: AsyncConnectionPool
     waiter: ProjectionWaiter
     boards: BoardDocuments
+    sign_ins: identity_queries.SignIns
     projections: list[Projection] = field(default_factory=all_projections)
     projector: Projector | None = None
     # DATABASE_READ_URL: the API's queries on a streaming replica (``pool`` stays on the
@@ -464,6 +465,7 @@ async def open_container(
         projector = make_projector(database_url, settings, store)
         projector.start()
     await waiter.start()
+    identity.sessions.on_logins_ended = waiter.sign_ins_changed_here  # before it answers
     replica_pool = replica = None
     if settings.database_read_url:
         replica_pool = await open_read_pool(settings.database_read_url, settings.db_pool_size)
@@ -493,6 +495,7 @@ async def open_container(
         # On a replica a document is tagged with the position the replica shows (read
         # before it), not the primary's: the replica may not have applied that one yet.
         boards=BoardDocuments(None if replica else waiter.positions),
+        sign_ins=identity_queries.SignIns(None if replica else waiter),
         projector=projector,
         replica_pool=replica_pool,
         replica=replica,

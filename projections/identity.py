@@ -10,6 +10,10 @@ from domain.identity import ERASED_HASH, ERASED_NAME, User, erased_email
 from projections.base import Projection, handles
 
 PROFILE_FIELDS = {"name", "avatar_url", "role", "is_active", "email_verified"}
+# Announced (on commit) when a user's row or a login changed: the API processes' kept sign-in
+# checks (identity_queries.SignIns) are dropped. A trigger on user_sessions announces ended
+# logins (migrations/0023); this projection, every change to a user's row.
+SIGN_INS_CHANNEL = "worksync_sign_ins"
 
 
 class UsersProjection(Projection):
@@ -39,6 +43,9 @@ class UsersProjection(Projection):
             f"UPDATE users SET {sets}updated_at = %(ts)s, version = %(v)s WHERE id = %(id)s",
             {**changes, "ts": e.timestamp, "v": e.originator_version, "id": e.originator_id},
         )
+        # Sent before the batch's progress notification: a process waiting for this event's
+        # position has dropped its kept sign-ins when the wait ends.
+        cur.execute("SELECT pg_notify(%s, '')", (SIGN_INS_CHANNEL,), prepare=True)
 
     @handles(User.ProfileUpdated)
     def profile_updated(self, cur: Cursor, e: Any, position: int) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, Connection
 from psycopg.rows import dict_row
+
+from projections.waiter import ProjectionWaiter
 
 USER_COLUMNS = (
     "id, email, name, avatar_url, role, is_active, email_verified, created_at, updated_at, version"
@@ -29,6 +32,54 @@ async def get_user(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params, prepare=True)
         return await cur.fetchone()
+
+
+class SignIns:
+    """The sign-in check of each request (``get_user`` with the token's session), kept in
+    this process between requests until a user or a login changes anywhere: the waiter counts
+    the announcements on ``worksync_sign_ins`` (the users projection, for every change to a
+    user's row; a trigger on ``user_sessions``, for every revocation or deletion, whatever
+    the code path). While the waiter reconnects, announcements may be missed, so every request
+    reads; after it, its generation has moved and nothing kept before is served.
+
+    A process that ends logins (logout, password change, deletion) counts it itself before
+    the command answers, and one that changes a user waits for the users projection, whose
+    announcement comes before its progress: the next request it serves reads again. Other
+    processes see the change when the announcement arrives, as they see a board's membership
+    change. Only valid sign-ins are kept. Without a waiter (reads from a replica) every
+    request reads."""
+
+    def __init__(self, waiter: ProjectionWaiter | None, capacity: int = 10_000) -> None:
+        self.waiter = waiter
+        self.capacity = capacity
+        self._rows: OrderedDict[tuple[UUID, UUID | None], tuple[Any, dict[str, Any]]] = (
+            OrderedDict()
+        )
+
+    def _tag(self) -> tuple[int, int] | None:
+        waiter = self.waiter
+        if waiter is None or not waiter.listening:
+            return None
+        return (waiter.generation, waiter.sign_ins_changed)
+
+    async def get(
+        self, conn: AsyncConnection, user_id: UUID, session_id: UUID | None
+    ) -> dict[str, Any] | None:
+        """The live, active user of a sign-in, or None."""
+        tag = self._tag()  # before reading: a change after it moves it
+        key = (user_id, session_id)
+        if tag is not None:
+            kept = self._rows.get(key)
+            if kept is not None and kept[0] == tag:
+                self._rows.move_to_end(key)
+                return kept[1]
+        row = await get_user(conn, user_id, session_id)
+        if tag is not None and row is not None and row["is_active"]:
+            self._rows[key] = (tag, row)
+            self._rows.move_to_end(key)
+            while len(self._rows) > self.capacity:
+                self._rows.popitem(last=False)
+        return row
 
 
 async def ended_logins(

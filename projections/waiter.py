@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,7 @@ import psycopg
 import structlog
 
 from projections.engine import PROGRESS_CHANNEL
+from projections.identity import SIGN_INS_CHANNEL
 
 log = structlog.get_logger("projections.waiter")
 
@@ -24,6 +26,12 @@ class ProjectionWaiter:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self.positions: dict[str, int] = {}
+        # Bumped on each (re)connection, when notifications may have been missed, and on each
+        # announced end of logins: caches of what those announce compare them.
+        self.generation = 0
+        self.sign_ins_changed = 0  # a new value for each announcement (never one seen before)
+        self._changes = itertools.count(1)
+        self.listening = False  # False: announcements may be missed; caches must not serve
         self._changed = asyncio.Condition()
         self._task: asyncio.Task | None = None
         self._ready = asyncio.Event()
@@ -42,6 +50,7 @@ class ProjectionWaiter:
     async def _refresh(self, conn: psycopg.AsyncConnection) -> None:
         cur = await conn.execute("SELECT name, position FROM projection_tracking")
         rows = await cur.fetchall()
+        self.generation += 1
         async with self._changed:
             for name, position in rows:
                 self.positions[name] = max(self.positions.get(name, 0), int(position))
@@ -54,9 +63,14 @@ class ProjectionWaiter:
                     self.conninfo, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {PROGRESS_CHANNEL}")
+                    await conn.execute(f"LISTEN {SIGN_INS_CHANNEL}")
                     await self._refresh(conn)
+                    self.listening = True
                     self._ready.set()
                     async for note in conn.notifies():
+                        if note.channel == SIGN_INS_CHANNEL:
+                            self.sign_ins_changed_here()
+                            continue
                         # "name:position", or several joined by "," (one batch, many projections)
                         async with self._changed:
                             for item in note.payload.split(","):
@@ -67,8 +81,15 @@ class ProjectionWaiter:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
+                self.listening = False
                 log.warning("projection waiter lost its connection", error=str(e))
                 await asyncio.sleep(0.5)
+
+    def sign_ins_changed_here(self) -> None:
+        """A user or a login changed (an announcement, or this process revoked logins: called
+        from the command's thread before it answers). ``next`` is atomic: each call sets a
+        value no cache was tagged with."""
+        self.sign_ins_changed = next(self._changes)
 
     def reached(self, names: Iterable[str], position: int) -> bool:
         return all(self.positions.get(n, 0) >= position for n in names)
@@ -104,6 +125,12 @@ class ReplicaWaiter:
         self.pool = pool  # psycopg_pool.AsyncConnectionPool on the replica
         self.max_interval = max_interval
         self.positions: dict[str, int] = {}
+        # Bumped on each (re)connection, when notifications may have been missed, and on each
+        # announced end of logins: caches of what those announce compare them.
+        self.generation = 0
+        self.sign_ins_changed = 0  # a new value for each announcement (never one seen before)
+        self._changes = itertools.count(1)
+        self.listening = False  # False: announcements may be missed; caches must not serve
 
     async def _poll(self, names: list[str]) -> None:
         async with self.pool.connection() as conn:

@@ -278,3 +278,59 @@ def test_logout_without_a_refresh_token_is_recorded_for_the_user(api, client, da
     assert response.status_code == 204
     assert me_status(client, user["access_token"]) == 401
     assert "logout" in security_kinds(database_url, user["user"]["id"])
+
+
+def me_name(client, access_token: str) -> str | None:
+    response = client.get(f"{AUTH}/me", headers=bearer(access_token))
+    return response.json()["name"] if response.status_code == 200 else None
+
+
+def test_a_sign_in_is_kept_between_requests_until_a_change_is_announced(api, client, database_url):
+    """The sign-in check is not read again while nothing was announced: a row changed behind
+    the projections' back (no announcement) is not seen; once ``worksync_sign_ins`` is
+    announced (by another process, here a bare connection), the next request reads it."""
+    user = api.register(name="Before")
+    assert me_name(client, user["access_token"]) == "Before"
+    execute(database_url, "UPDATE users SET name = 'Behind' WHERE id = %s", (user["user"]["id"],))
+    assert me_name(client, user["access_token"]) == "Before"  # kept: nothing announced
+    execute(database_url, "SELECT pg_notify('worksync_sign_ins', '')")
+    wait_until(lambda: me_name(client, user["access_token"]) == "Behind", timeout=5)
+
+
+def test_a_login_revoked_elsewhere_is_refused_once_its_revocation_is_announced(
+    api, client, database_url
+):
+    """Another process (or retention) revokes the login in the database: the trigger on
+    user_sessions announces it, and this process refuses the access token."""
+    user = api.register()
+    assert me_status(client, user["access_token"]) == 200
+    sid = jwt.decode(user["access_token"], options={"verify_signature": False})["sid"]
+    execute(
+        database_url, "UPDATE user_sessions SET revoked_at = now() WHERE family_id = %s", (sid,)
+    )
+    wait_until(lambda: me_status(client, user["access_token"]) == 401, timeout=5)
+
+
+def test_sign_ins_are_read_on_every_request_while_announcements_may_be_missed(
+    api, client, database_url
+):
+    """While the waiter's connection is down, nothing kept is served; after it reconnects
+    (a new generation), nothing kept before is served either."""
+    waiter = client.app.state.container.waiter
+    user = api.register(name="First")
+    assert me_name(client, user["access_token"]) == "First"
+    waiter.listening = False  # as when its connection is lost
+    try:
+        execute(
+            database_url, "UPDATE users SET name = 'Second' WHERE id = %s", (user["user"]["id"],)
+        )
+        assert me_name(client, user["access_token"]) == "Second"
+        execute(
+            database_url, "UPDATE users SET name = 'Third' WHERE id = %s", (user["user"]["id"],)
+        )
+        assert me_name(client, user["access_token"]) == "Third"
+    finally:
+        waiter.generation += 1  # as its reconnection does, before it listens again
+        waiter.listening = True
+    execute(database_url, "UPDATE users SET name = 'Fourth' WHERE id = %s", (user["user"]["id"],))
+    assert me_name(client, user["access_token"]) == "Fourth"  # "First" was kept before

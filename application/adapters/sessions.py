@@ -52,6 +52,9 @@ class SessionStore:
         refresh_ttl_seconds: int,
     ) -> None:
         self._connect = connect
+        # Called after logins ended (revoked or deleted), before the command answers: the
+        # API's kept sign-in checks (projections.identity_queries.SignIns) drop them.
+        self.on_logins_ended: Callable[[], None] = lambda: None
         self._secret = secret.encode()
         self.refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
 
@@ -120,6 +123,7 @@ class SessionStore:
                 "UPDATE user_sessions SET revoked_at = now() WHERE family_id = %s AND revoked_at IS NULL",
                 (family_id,),
             )
+        self.on_logins_ended()
 
     def revoke_token(self, refresh_token: str, user_id: UUID) -> None:
         """Logout: revoke the token's family, if the token is the user's own."""
@@ -137,6 +141,7 @@ class SessionStore:
                 "UPDATE user_sessions SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL",
                 (user_id,),
             )
+        self.on_logins_ended()
 
     def forget_user(self, user_id: UUID) -> None:
         """Deletion: drop the user's sessions, reset tokens and the client details of events."""
@@ -147,6 +152,7 @@ class SessionStore:
                 "UPDATE security_events SET ip = NULL, user_agent = NULL WHERE user_id = %s",
                 (user_id,),
             )
+        self.on_logins_ended()
 
     # Password reset ------------------------------------------------------------------------
 

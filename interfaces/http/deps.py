@@ -23,7 +23,6 @@ from interfaces.bootstrap import Container
 from interfaces.http.db import ReadConnection
 from interfaces.http.guard import request_state
 from interfaces.http.middleware import record_timing
-from projections import identity_queries
 
 
 async def get_container(request: Request) -> Container:
@@ -68,7 +67,7 @@ async def current_user(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token")
     claims = container.identity.tokens.verify(credentials.credentials)
-    row = await identity_queries.get_user(conn, claims.user_id, claims.session_id)
+    row = await container.sign_ins.get(conn, claims.user_id, claims.session_id)
     if row is None or not row["is_active"]:
         raise Unauthorized("the session has ended, or the account no longer exists")
     structlog.contextvars.bind_contextvars(user_id=str(claims.user_id))
