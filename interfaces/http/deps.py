@@ -7,7 +7,7 @@ command runs and waits (``run_command``): no pooled connection is held while wai
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -32,15 +32,15 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def read_connection(container: ContainerDep) -> AsyncIterator[ReadConnection]:
-    conn = ReadConnection(container.read_pool)
+async def read_connection(container: ContainerDep) -> ReadConnection:
+    """The request's read connection. ``Guard`` gives it back when the request ends (a plain
+    coroutine: FastAPI's machinery for a dependency that yields costs more than the read)."""
     state = request_state()
-    if state is not None:
-        state.read = conn
-    try:
-        yield conn
-    finally:
-        await conn.release()
+    if state is None:  # pragma: no cover - every request passes the Guard
+        raise RuntimeError("a read connection outside a request")
+    if state.read is None:
+        state.read = ReadConnection(container.read_pool)
+    return state.read
 
 
 Conn = Annotated[ReadConnection, Depends(read_connection)]

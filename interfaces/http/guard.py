@@ -43,7 +43,8 @@ Hook = Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]]
 @dataclass
 class RequestState:
     committed: Saved | None = None  # the last command this request committed
-    read: Any = None  # the request's ReadConnection (interfaces.http.db), once asked for
+    read: Any = None  # the request's ReadConnection (interfaces.http.db), once asked for:
+    # given back when the request ends (``Guard``)
     on_response: list[Hook] = field(default_factory=list)  # see ``Guard``
 
 
@@ -142,6 +143,8 @@ class Guard:
             await error_answer(scope, exc)(scope, receive, guarded_send)
         finally:
             _state.reset(token)
+            if state.read is not None:
+                await state.read.release()
 
     @staticmethod
     async def _run_hooks(state: RequestState, start: Message, body: bytes) -> None:
