@@ -3,13 +3,16 @@ is built as one JSON document by PostgreSQL: it is the clients' main read."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import orjson
 from psycopg import AsyncConnection
 
+from domain.workspaces import WORKSPACE_ROLES
 from projections.queries import fetch_all, fetch_one
 
 # A card's dense position (0, 1, 2... in (rank, id) order within its column) is not stored
@@ -63,7 +66,7 @@ BOARD_BODY = (
     " 'updated_at', c.updated_at, 'version', c.version, 'cards', coalesce((SELECT"
     f" json_agg({CARD_JSON} ORDER BY k.position) FROM {NUMBERED_CARDS.format(column='c.id')} k),"
     " '[]'::json)) ORDER BY c.position) FROM kanban_columns c WHERE c.board_id = b.id), '[]'::json)"
-    ")::text FROM kanban_boards b WHERE b.id = %s"
+    ")::text, b.version FROM kanban_boards b WHERE b.id = %s"
 )
 BOARD_ROLE = (
     "SELECT m.role FROM kanban_boards b JOIN workspace_members m"
@@ -74,6 +77,14 @@ MEMBERS = "workspaces"  # the projection that owns workspace_members (the caller
 
 
 TRACKED_POSITION = "SELECT position FROM projection_tracking WHERE name = %s"
+
+
+@dataclass(frozen=True)
+class BoardDocument:
+    body: bytes  # JSON: the caller's role, the board, its columns and their cards in order
+    # An entity tag for this body: "<board version>.<digest of the document><role>". The
+    # version first, so that a client may send it back as If-Match (its version counts).
+    etag: str
 
 
 class BoardDocuments:
@@ -97,7 +108,8 @@ class BoardDocuments:
         # the positions the primary announces)
         self.positions = positions
         self.capacity = capacity
-        self._documents: OrderedDict[UUID, tuple[int, bytes]] = OrderedDict()
+        # board -> (kanban position, document body, "<version>.<digest>")
+        self._documents: OrderedDict[UUID, tuple[int, bytes, str]] = OrderedDict()
         # (board, user) -> ((kanban, workspaces) positions, role or None: not a member)
         self._roles: OrderedDict[tuple[UUID, UUID], tuple[tuple[int, int], str | None]] = (
             OrderedDict()
@@ -132,7 +144,9 @@ class BoardDocuments:
                 self._roles.popitem(last=False)
         return role
 
-    async def get(self, conn: AsyncConnection, board_id: UUID, user_id: UUID) -> bytes | None:
+    async def get(
+        self, conn: AsyncConnection, board_id: UUID, user_id: UUID
+    ) -> BoardDocument | None:
         position = await self._position(conn)  # before reading: a later change moves it
         role = await self._role(conn, board_id, user_id)
         if role is None:
@@ -140,19 +154,23 @@ class BoardDocuments:
         cached = self._documents.get(board_id)
         if cached is not None and position is not None and cached[0] == position:
             self._documents.move_to_end(board_id)
-            body = cached[1]
+            _, body, tag = cached
         else:
             cur = await conn.execute(BOARD_BODY, (board_id,), prepare=True)
             row = await cur.fetchone()
             if row is None:
                 return None
             body = row[0].encode()
+            tag = f"{row[1]}.{hashlib.blake2b(body, digest_size=8).hexdigest()}"
             if position is not None:
-                self._documents[board_id] = (position, body)
+                self._documents[board_id] = (position, body, tag)
                 self._documents.move_to_end(board_id)
                 while len(self._documents) > self.capacity:
                     self._documents.popitem(last=False)
-        return b'{"role":' + orjson.dumps(role) + b"," + body[1:]
+        return BoardDocument(
+            b'{"role":' + orjson.dumps(role) + b"," + body[1:],
+            f'"{tag}{WORKSPACE_ROLES.index(role) if role in WORKSPACE_ROLES else "f"}"',
+        )
 
 
 async def board(conn: AsyncConnection, board_id: UUID, user_id: UUID) -> dict[str, Any] | None:

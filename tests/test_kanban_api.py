@@ -374,3 +374,66 @@ def test_a_card_is_archived_and_restored_and_the_board_shows_it(api, client):
     refused = client.put(path, json={"is_archived": "maybe"}, headers=owner["headers"])
     assert refused.status_code == 422
     assert refused.headers["content-type"] == PROBLEM
+
+
+def get_board(client, user, board_id, etag=None):
+    headers = {**user["headers"], **({"If-None-Match": etag} if etag else {})}
+    return client.get(f"/api/v1/boards/{board_id}", headers=headers)
+
+
+def test_an_unchanged_board_answers_if_none_match_with_304_and_any_change_moves_its_etag(
+    api, client
+):
+    owner, ws, b, cols = setup_board(api, client)
+    viewer = api.register()
+    add_member(client, ws["id"], owner, viewer["user"]["id"], "viewer")
+    card = create_card(client, owner, cols["To do"], "A")
+    first = get_board(client, owner, b["id"])
+    etag = first.headers["ETag"]
+    assert etag.split(".")[0] == f'"{first.json()["version"]}'
+    unchanged = get_board(client, owner, b["id"], etag)
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
+    assert unchanged.headers["ETag"] == etag
+    assert get_board(client, owner, b["id"], f"W/{etag}").status_code == 304  # weak compare
+    assert get_board(client, owner, b["id"], f'"other", {etag}').status_code == 304
+    assert get_board(client, owner, b["id"], "*").status_code == 304
+    assert get_board(client, owner, b["id"], '"other"').status_code == 200
+    # another role sees another body: another tag
+    as_viewer = get_board(client, viewer, b["id"], etag)
+    assert as_viewer.status_code == 200
+    assert as_viewer.headers["ETag"] != etag
+    # a card edit does not change the board's version, but changes the document
+    edited = client.put(
+        f"/api/v1/cards/{card['id']}", json={"title": "A2"}, headers=owner["headers"]
+    )
+    assert edited.status_code == 200, edited.text
+    after_edit = get_board(client, owner, b["id"], etag)
+    assert after_edit.status_code == 200
+    assert after_edit.json()["columns"][0]["cards"][0]["title"] == "A2"
+    assert after_edit.headers["ETag"] != etag
+    assert move(client, owner, card, cols["Doing"]).status_code == 200
+    after_move = get_board(client, owner, b["id"], after_edit.headers["ETag"])
+    assert after_move.status_code == 200
+    assert after_move.headers["ETag"] not in (etag, after_edit.headers["ETag"])
+    # outsiders get 404 whatever they hold
+    outsider = api.register()
+    assert get_board(client, outsider, b["id"], "*").status_code == 404
+
+
+def test_a_boards_etag_serves_as_if_match_by_its_version(api, client):
+    owner, _, b, _ = setup_board(api, client)
+    etag = get_board(client, owner, b["id"]).headers["ETag"]
+    renamed = client.put(
+        f"/api/v1/boards/{b['id']}",
+        json={"name": "Renamed"},
+        headers={**owner["headers"], "If-Match": etag},
+    )
+    assert renamed.status_code == 200, renamed.text
+    stale = client.put(
+        f"/api/v1/boards/{b['id']}",
+        json={"name": "Again"},
+        headers={**owner["headers"], "If-Match": etag},
+    )
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == PROBLEM

@@ -81,9 +81,10 @@ async def if_match(
     if_match: Annotated[
         str | None,
         Header(
-            description="Expected current version (the ETag); a stale one gets 412",
+            description="Expected current version (the ETag; a board's is"
+            ' "<version>.<digest>", of which the version counts); a stale one gets 412',
             max_length=64,
-            pattern=r'^(\*|(W/)?"?[0-9]{1,18}"?)$',
+            pattern=r'^(\*|(W/)?"?[0-9]{1,18}(\.[0-9a-f]{1,40})?"?)$',
         ),
     ] = None,
 ) -> int | None:
@@ -93,12 +94,37 @@ async def if_match(
     if value == "*":
         return None
     try:
-        return int(value)
+        return int(value.partition(".")[0])
     except ValueError:
         raise Invalid("If-Match must be a resource version (an integer)") from None
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+async def if_none_match(
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            description="Entity tags (ETag) of representations the client holds: 304 Not"
+            " Modified, without a body, when the current one is among them",
+            max_length=1024,
+        ),
+    ] = None,
+) -> frozenset[str]:
+    """The opaque tags listed (weak comparison: ``W/`` dropped), or ``*``."""
+    if if_none_match is None:
+        return frozenset()
+    tags = (t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(","))
+    return frozenset(t for t in tags if t)
+
+
+IfNoneMatch = Annotated[frozenset[str], Depends(if_none_match)]
+
+
+def not_modified(etag: str, held: frozenset[str]) -> bool:
+    """Whether a client holding ``held`` (``IfNoneMatch``) has the representation ``etag``."""
+    return bool(held) and ("*" in held or etag.removeprefix("W/").strip('"') in held)
 
 
 async def run_command(container: Container, command: Callable[[], Saved]) -> tuple[Saved, bool]:

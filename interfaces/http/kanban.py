@@ -8,7 +8,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from application.errors import NotFound
-from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
+from interfaces.http.deps import (
+    Conn,
+    ContainerDep,
+    CurrentUser,
+    IfMatch,
+    IfNoneMatch,
+    not_modified,
+    run_command,
+)
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.kanban_schemas import (
     BoardCreate,
@@ -32,7 +40,7 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
-from interfaces.http.schemas import ACCEPTED, Line, accepted, set_etag
+from interfaces.http.schemas import ACCEPTED, NOT_MODIFIED, Line, accepted, set_etag
 from projections import kanban_queries
 
 router = APIRouter(tags=["kanban"], route_class=CommandRoute)
@@ -106,22 +114,26 @@ async def create_board(
     if document is None:
         return accepted("boards", saved.value, saved.position)
     return Response(
-        document,
+        document.body,
         status_code=201,
         media_type="application/json",
-        headers={"Location": f"/api/v1/boards/{saved.value}"},
+        headers={"Location": f"/api/v1/boards/{saved.value}", "ETag": document.etag},
     )
 
 
-@router.get("/boards/{board_id}", response_model=BoardDetail)
+@router.get("/boards/{board_id}", response_model=BoardDetail, responses=NOT_MODIFIED)
 async def get_board(
-    board_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn
+    board_id: UUID, caller: CurrentUser, container: ContainerDep, conn: Conn, held: IfNoneMatch
 ) -> Any:
-    """The board with its columns and their cards, in order."""
+    """The board with its columns and their cards, in order. Its ``ETag`` changes whenever
+    any of that does (or the caller's role): send it back as ``If-None-Match`` to get 304
+    without a body while nothing changed. Its version part may be sent as ``If-Match``."""
     document = await container.boards.get(conn, board_id, caller.id)
     if document is None:
         raise NotFound("board not found")
-    return Response(document, media_type="application/json")
+    if not_modified(document.etag, held):
+        return Response(status_code=304, headers={"ETag": document.etag})
+    return Response(document.body, media_type="application/json", headers={"ETag": document.etag})
 
 
 @router.put("/boards/{board_id}", response_model=BoardOut, responses=ACCEPTED)

@@ -348,6 +348,9 @@ class Accepted(BaseModel):
 
 
 ACCEPTED = {202: {"model": Accepted, "description": "Accepted; the read model is catching up"}}
+NOT_MODIFIED = {
+    304: {"description": "Not Modified: the If-None-Match entity tag is current (no body)"}
+}
 
 
 def accepted(collection: str, ident: UUID, position: int | None) -> JSONResponse:
