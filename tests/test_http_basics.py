@@ -40,6 +40,17 @@ def test_request_id_is_echoed_or_generated(client):
 def test_large_responses_are_gzipped(client):
     response = client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
     assert response.headers.get("content-encoding") == "gzip"
+    assert response.headers["vary"] == "Accept-Encoding"
+
+
+def test_answers_to_clients_without_gzip_are_sent_as_they_are_and_say_they_vary(client):
+    """httpx asks for gzip unless told otherwise: ask for identity only."""
+    plain = client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    assert plain.json()["info"]["title"] == "WorkSync API"
+    small = client.get("/health", headers={"Accept-Encoding": "identity"})
+    assert small.headers["vary"] == "Accept-Encoding"
 
 
 def test_health_and_ready(client):
