@@ -16,10 +16,11 @@ from eventsourcing.persistence import IntegrityError
 
 from application.adapters import store as store_module
 from application.adapters.store import TURN_WAIT_MS, EventStore, eventstore_env
-from application.errors import NotFound
+from application.errors import Forbidden, NotFound
 from application.kanban import KanbanService
 from application.projects import ProjectsService
 from application.workspaces import WorkspaceService
+from domain.identity import User
 from domain.kanban import Board
 
 CARD = {
@@ -219,18 +220,16 @@ def test_concurrent_creates_moves_and_reads_on_fresh_boards_never_fail(stores):
     assert errors == [], f"{len(errors)} failures in {calls[0]} calls: {errors[:3]!r}"
 
 
-def turn_state(database_url: str) -> tuple[int, int]:
-    """(advisory locks held, sessions idle in a transaction) in this test's database."""
+def turn_held(database_url: str, board_id: uuid.UUID) -> bool:
+    """Whether any session holds the board's turn (its advisory lock: the key's high and low
+    32 bits are classid and objid)."""
+    key = int.from_bytes(board_id.bytes[:8], "big", signed=True) & (2**64 - 1)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        locks = conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        return conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1 AND granted)",
+            (key >> 32, key & 0xFFFFFFFF),
         ).fetchone()[0]
-        idle = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND state LIKE 'idle in transaction%'"
-        ).fetchone()[0]
-    return locks, idle
 
 
 def move(service: KanbanService, owner, card, column, position=0):
@@ -251,11 +250,19 @@ def test_a_turn_ends_with_its_append_or_its_refusal(stores, database_url):
     and the other process takes the next turn at once (not after TURN_WAIT_MS)."""
     owner, board_id, column_ids, card_ids = a_board(stores[0], cards=3)
     services = [KanbanService(s) for s in stores]
+    save, held_while_saving = stores[0].save, []
+
+    def saving(*aggregates):
+        held_while_saving.append(turn_held(database_url, board_id))
+        return save(*aggregates)
+
+    stores[0].save = saving
     move(services[0], owner, card_ids[0], column_ids[1])
-    assert turn_state(database_url) == (0, 0)
+    assert held_while_saving == [True]
+    assert not turn_held(database_url, board_id)
     with pytest.raises(NotFound):
         move(services[0], owner, card_ids[0], uuid.uuid4())
-    assert turn_state(database_url) == (0, 0)
+    assert not turn_held(database_url, board_id)
     started = time.perf_counter()
     move(services[1], owner, card_ids[1], column_ids[2])
     assert time.perf_counter() - started < TURN_WAIT_MS / 1000 / 2
@@ -286,11 +293,40 @@ def test_a_clash_inside_a_turn_is_retried_without_it(stores, database_url, monke
 
     assert clashes[0] == 1
     assert interleaved
-    assert turn_state(database_url) == (0, 0)
+    assert not turn_held(database_url, board_id)
     fresh = EventStore(env=eventstore_env(database_url, pool_size=1))
     try:
         board = fresh.repository.get(board_id)
     finally:
         fresh.close()
+    assert board.cards[str(card_ids[0])]["column_id"] == str(column_ids[1])
+    assert board.cards[str(card_ids[1])]["column_id"] == str(column_ids[2])
+
+
+def test_the_access_check_in_a_turn_sees_a_membership_change_made_by_another_process(stores):
+    """The workspace of a board command's access check is read in the turn's round trip: a
+    member removed (or made a viewer) by another process is refused at once, although this
+    process had the workspace cached from the member's earlier moves."""
+    owner, board_id, column_ids, card_ids = a_board(stores[0], cards=2)
+    workspace_id = stores[0].load(Board, board_id).workspace_id
+    user = User(email=f"{uuid.uuid4().hex}@example.com", name="M", password_hash="x")
+    stores[0].save(user)
+    member = user.id
+    workspaces = [WorkspaceService(s, None, "http://test") for s in stores]
+    workspaces[0].add_member(
+        workspace_id=workspace_id, actor_id=owner, user_id=member, role="member"
+    )
+    services = [KanbanService(s) for s in stores]
+    move(services[0], member, card_ids[0], column_ids[1])  # store 0 caches the workspace
+    workspaces[1].change_role(
+        workspace_id=workspace_id, actor_id=owner, user_id=member, role="viewer"
+    )
+    with pytest.raises(Forbidden):
+        move(services[0], member, card_ids[0], column_ids[2])
+    workspaces[1].remove_member(workspace_id=workspace_id, actor_id=owner, user_id=member)
+    with pytest.raises(NotFound):
+        move(services[0], member, card_ids[0], column_ids[2])
+    move(services[0], owner, card_ids[1], column_ids[2])  # the owner still moves
+    board = stores[1].load(Board, board_id)
     assert board.cards[str(card_ids[0])]["column_id"] == str(column_ids[1])
     assert board.cards[str(card_ids[1])]["column_id"] == str(column_ids[2])
