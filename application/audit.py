@@ -31,6 +31,7 @@ AUDITABLE: dict[str, type] = {
     "milestone_template": MilestoneTemplate,
 }
 META = {"originator_id", "originator_version", "timestamp"}
+META_AND_ACTOR = frozenset(META | {"actor_id"})
 
 
 def plain(value: Any) -> Any:
@@ -77,7 +78,7 @@ class AuditService:
                 "event": type(e).__qualname__.split(".", 1)[1],
                 "at": e.timestamp.isoformat(),
                 "actor_id": plain(getattr(e, "actor_id", None) or getattr(e, "owner_id", None)),
-                "data": plain({k: v for k, v in vars(e).items() if k not in META | {"actor_id"}}),
+                "data": plain({k: v for k, v in vars(e).items() if k not in META_AND_ACTOR}),
             }
             for e in self._events(object_type, object_id, actor_id)
         ]
