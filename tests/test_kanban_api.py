@@ -399,6 +399,9 @@ def test_an_unchanged_board_answers_if_none_match_with_304_and_any_change_moves_
     assert get_board(client, owner, b["id"], f'"other", {etag}').status_code == 304
     assert get_board(client, owner, b["id"], "*").status_code == 304
     assert get_board(client, owner, b["id"], '"other"').status_code == 200
+    malformed = get_board(client, owner, b["id"], '"not a tag"')
+    assert malformed.status_code == 422
+    assert malformed.headers["content-type"] == PROBLEM
     # another role sees another body: another tag
     as_viewer = get_board(client, viewer, b["id"], etag)
     assert as_viewer.status_code == 200
