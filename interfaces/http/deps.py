@@ -109,7 +109,7 @@ async def if_none_match(
             description="Entity tags (ETag) of representations the client holds: 304 Not"
             " Modified, without a body, when the current one is among them",
             max_length=1024,
-            pattern=r'^\s*(\*|(W/)?"?[!#-~]*"?(\s*,\s*(W/)?"?[!#-~]*"?)*)\s*$',
+            pattern=r'^(\*|(W/)?"?[!#-~]+"?( *, *(W/)?"?[!#-~]+"?)*)$',
         ),
     ] = None,
 ) -> frozenset[str]:
