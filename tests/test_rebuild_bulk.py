@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import psycopg
 import pytest
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 
+from application.adapters.store import DateAsISO, SetAsList
 from domain.kanban import Board, Card
 from interfaces.bootstrap import open_event_store
 from interfaces.cli import event_mapper
@@ -128,6 +132,27 @@ def test_the_fast_decoder_decodes_every_generated_event_as_the_mapper_does(fresh
         }
     finally:
         store.close()
+
+
+def test_the_fast_decoder_decodes_nested_and_unusual_values_as_the_transcoder_does():
+    inner = JSONTranscoder()  # the event store's transcodings
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO(), SetAsList()):
+        inner.register(transcoding)
+    fast = FastJSONTranscoder(inner)
+    when = datetime(2027, 1, 4, 9, 30, 0, 120, tzinfo=timezone(timedelta(hours=-3)))
+    ids = [uuid.uuid4() for _ in range(3)]
+    values = [
+        {"at": when, "due": date(2027, 1, 5), "hours": Decimal("12.50"), "id": ids[0]},
+        {"moved": [(ids[1], "a0"), (ids[2], "a1")], "tags": {"x", "y"}, "none": None},
+        {"deep": {"deeper": [{"id": ids[0], "at": [when]}], "_type_": "not a typed value"}},
+        {"_type_": "x", "_data_": "a plain dict with those two keys", "n": 1.5},
+        {"big": 2**70, "list": [[ids[1]], []], "text": "_type_"},
+        [ids[0], when, {"id": ids[2]}],
+    ]
+    for value in values:
+        data = inner.encode(value)
+        assert fast.decode(data) == inner.decode(data), value
+        assert type(fast.decode(data)) is type(inner.decode(data))
 
 
 def test_kanban_corner_cases_rebuild_in_one_batch_as_live(fresh_database_url):
