@@ -5,7 +5,6 @@ cannot hold."""
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +20,13 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# orjson reads an integer past 64 bits as a float: any float this large may have been one (a
+# large float stays one in the long way too).
+LARGE = 9e18
+
+
+class _MaybeLong(Exception):
+    """A float as large as an integer orjson cannot hold: decode the long way."""
 
 
 class FastJSONTranscoder:
@@ -47,13 +52,10 @@ class FastJSONTranscoder:
         return self.inner.encode(obj)
 
     def decode(self, data: bytes) -> Any:
-        if LONG_NUMBER.search(data):  # orjson reads integers past 64 bits as floats
-            return self.inner.decode(data)
         try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:  # e.g. NaN, which json reads
+            return self._walk(orjson.loads(data))
+        except (orjson.JSONDecodeError, _MaybeLong):  # NaN (json reads it), long integers
             return self.inner.decode(data)
-        return self._walk(obj)
 
     def _uuid(self, data: str) -> UUID:
         found = self.uuids.get(data)
@@ -83,6 +85,8 @@ class FastJSONTranscoder:
                 obj[key] = self._dict(value)
             elif kind is list:
                 obj[key] = self._list(value)
+            elif kind is float and not -LARGE < value < LARGE:
+                raise _MaybeLong
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
             data = obj["_data_"]
             if type(data) is str:
@@ -99,6 +103,8 @@ class FastJSONTranscoder:
                 obj[i] = self._dict(value)
             elif kind is list:
                 obj[i] = self._list(value)
+            elif kind is float and not -LARGE < value < LARGE:
+                raise _MaybeLong
         return obj
 
 
