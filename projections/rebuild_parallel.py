@@ -35,8 +35,9 @@ from projections.rebuild import (
 )
 from projections.registry import by_name
 
-# Seconds each projection spent applying the bench's 1,000,000-event mix (bench/rebuild.py),
-# and reading and decoding all of it once: the weights for splitting. Unknown projections
+# The weights for splitting, relative: each projection's replay of the bench's event mix
+# (bench/rebuild.py), and reading and decoding all of that log once (py-spy samples of a
+# 200,000-event rebuild with --jobs 2, scaled to 1,000,000 events). Unknown projections
 # weigh 1.
 REPLAY_COST = {
     "card_activities": 61,
