@@ -14,9 +14,9 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
-from psycopg.types.json import Jsonb
 
 from projections.base import Projection, actor_of, copy_rows, json_dumps, row_id
 
@@ -46,6 +46,7 @@ META = {
     "workspace_id",
 }
 SECRET = {"password_hash", "token_hash", "email_hash", "secret"}
+NOT_DETAILS = frozenset(META | SECRET)
 
 
 def _snake(name: str) -> str:
@@ -62,6 +63,31 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def _as_before(value: Any) -> Any:
+    """orjson's ``default``: what ``_jsonable`` makes of the values orjson leaves to it."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError
+
+
+def details_json(event: Any) -> str:
+    """The event's details as JSON text: its fields but the envelope and secrets, with ids,
+    decimals and datetimes as strings (``_jsonable``). One orjson call; a value it cannot
+    write as ``_jsonable`` would (a key that is not a string, an integer past 64 bits) takes
+    the long way."""
+    details = {k: v for k, v in vars(event).items() if k not in NOT_DETAILS}
+    try:
+        return orjson.dumps(
+            details, default=_as_before, option=orjson.OPT_PASSTHROUGH_DATETIME
+        ).decode()
+    except TypeError:
+        return json_dumps({k: _jsonable(v) for k, v in details.items()}).decode()
 
 
 @lru_cache(maxsize=1024)
@@ -101,8 +127,8 @@ def project_of(event: Any) -> UUID | None:
 
 INSERT = (
     "INSERT INTO activities (id, workspace_id, project_id, user_id, action, object_type,"
-    " object_id, details, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s)"
+    " object_id, details, created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+    " %s::jsonb, %s, %s)"
 )
 COLUMNS = (
     "id",
@@ -136,9 +162,6 @@ class ActivitiesProjection(Projection):
         if workspace_id is None:
             return None
         object_type, action = describe(event)
-        details = {
-            k: _jsonable(v) for k, v in vars(event).items() if k not in META and k not in SECRET
-        }
         return (
             row_id("activity", position),
             workspace_id,
@@ -147,7 +170,7 @@ class ActivitiesProjection(Projection):
             action,
             object_type,
             event.originator_id,
-            Jsonb(details, dumps=json_dumps),
+            details_json(event),
             event.timestamp,
             position,
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from hashlib import sha1
 from typing import Any, ClassVar
-from uuid import UUID, uuid5
+from uuid import UUID, SafeUUID
 
 import orjson
 from eventsourcing.utils import get_topic, resolve_topic
@@ -32,9 +33,21 @@ def current_topic(topic: str) -> str:
         return topic
 
 
+_NAMESPACE = ROW_NAMESPACE.bytes
+_VERSION_BITS = (0xC000 << 48) | (0xF000 << 64)
+_VERSION_5 = (0x8000 << 48) | (5 << 76)  # RFC 4122 variant, version 5
+
+
 def row_id(*parts: object) -> UUID:
-    """A deterministic id for a row that has no aggregate of its own (e.g. a membership)."""
-    return uuid5(ROW_NAMESPACE, ":".join(str(p) for p in parts))
+    """A deterministic id for a row that has no aggregate of its own (e.g. a membership):
+    ``uuid5(ROW_NAMESPACE, "part:part...")``, made without ``UUID.__init__``'s checks (a
+    rebuild makes one for each activity)."""
+    name = ":".join([p if type(p) is str else str(p) for p in parts])
+    digest = sha1(_NAMESPACE + name.encode(), usedforsecurity=False).digest()  # as uuid5
+    made = object.__new__(UUID)
+    object.__setattr__(made, "int", (int.from_bytes(digest[:16]) & ~_VERSION_BITS) | _VERSION_5)
+    object.__setattr__(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 def handles(*event_classes: type) -> Callable[[Handler], Handler]:

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
-from psycopg.types.json import Jsonb
 
 from domain.kanban import Board, Card
 from projections.base import Projection, RowSink, copy_rows, handles, json_dumps, row_id
 
 RECORD = (
     "INSERT INTO card_activities (id, card_id, workspace_id, user_id, action, details,"
-    " created_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " created_at, position) VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
 )
 RECORD_COLUMNS = (
     "id",
@@ -69,7 +68,7 @@ class CardActivitiesProjection(Projection):
                 e.workspace_id,
                 e.actor_id,
                 action,
-                Jsonb(details, dumps=json_dumps),
+                json_dumps(details).decode(),  # JSON text: no adapter per row in a rebuild
                 e.timestamp,
                 position,
             ),

@@ -17,14 +17,10 @@ its live runner does. Policies are never rebuilt (their effects happened once).
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Mapper
@@ -32,9 +28,9 @@ from psycopg import Connection, Cursor, sql
 
 from projections.base import Projection
 from projections.control import parked_positions
-from projections.engine import CONTROL_CHANNEL, PROGRESS_CHANNEL, Row, log_head, read_events
-from projections.rebuild_decoding import fast_mapper
+from projections.engine import CONTROL_CHANNEL, PROGRESS_CHANNEL, log_head
 from projections.rebuild_partitions import create_shadow, move_partitions, partition_key, set_logged
+from projections.rebuild_replay import Prefetcher, Replayer, read_log
 
 Progress = Callable[[int, int], None]
 DEFAULT_BATCH = 10_000
@@ -62,106 +58,6 @@ def check_rebuildable(projections: Sequence[Projection]) -> None:
     policies = [p.name for p in projections if getattr(p, "is_policy", False)]
     if policies:
         raise ValueError(f"policies are not rebuilt (their effects happened): {policies}")
-
-
-class Replayer:
-    """Hands each batch of log rows to every projection, decoding each event once (an event
-    parked for a projection is not handed to it)."""
-
-    def __init__(
-        self,
-        projections: Sequence[Projection],
-        mapper: Mapper,
-        parked: dict[str, frozenset[int]] | None = None,
-    ) -> None:
-        self.projections = list(projections)
-        self.mapper = fast_mapper(mapper)
-        self.routes: dict[str, list[int]] = {}
-        self.apply_seconds = [0.0] * len(self.projections)
-        parked = parked or {}
-        # position -> indexes of the projections that pass over it
-        self.parked: dict[int, set[int]] = {}
-        for i, projection in enumerate(self.projections):
-            for position in parked.get(projection.name, ()):
-                self.parked.setdefault(position, set()).add(i)
-
-    def route(self, topic: str) -> list[int]:
-        found = self.routes.get(topic)
-        if found is None:
-            found = [i for i, p in enumerate(self.projections) if p.handles_topic(topic)]
-            self.routes[topic] = found
-        return found
-
-    def decode(self, rows: list[Row]) -> list[list[tuple[Any, int]]]:
-        """Each projection's (event, position) pairs of these rows."""
-        batches: list[list[tuple[Any, int]]] = [[] for _ in self.projections]
-        decode = self.mapper.to_domain_event
-        for row in rows:
-            targets = self.route(row.topic)
-            if targets and row.position in self.parked:
-                targets = [i for i in targets if i not in self.parked[row.position]]
-            if targets:
-                event = decode(row.stored)
-                for i in targets:
-                    batches[i].append((event, row.position))
-        return batches
-
-    def apply(self, cur: Cursor, rows: list[Row]) -> None:
-        self.apply_decoded(cur, self.decode(rows))
-
-    def apply_decoded(self, cur: Cursor, batches: list[list[tuple[Any, int]]]) -> None:
-        for i, projection in enumerate(self.projections):
-            if batches[i]:
-                started = time.perf_counter()
-                projection.apply_batch(cur, batches[i])
-                self.apply_seconds[i] += time.perf_counter() - started
-
-
-class Prefetcher:
-    """Reads and decodes the next batches on a connection and thread of its own, while the
-    current one is applied (waits for the database overlap with decoding)."""
-
-    def __init__(self, conninfo: str, replayer: Replayer, after: int, batch_size: int) -> None:
-        self.conninfo = conninfo
-        self.replayer = replayer
-        self.after = after
-        self.batch_size = batch_size
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="rebuild-reader", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            with psycopg.connect(self.conninfo, autocommit=True) as conn, conn.cursor() as cur:
-                position = self.after
-                while not self.stopping.is_set():
-                    rows = read_events(cur, position, self.batch_size)
-                    self._put((rows, self.replayer.decode(rows) if rows else []))
-                    if not rows:
-                        return
-                    position = rows[-1].position
-        except BaseException as e:  # handed to the consumer, raised there
-            self._put(e)
-
-    def _put(self, item: Any) -> None:
-        while not self.stopping.is_set():
-            with contextlib.suppress(queue.Full):
-                self.queue.put(item, timeout=0.2)
-                return
-
-    def __iter__(self) -> Iterator[tuple[list[Row], list[list[tuple[Any, int]]]]]:
-        while True:
-            item = self.queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            if not item[0]:
-                return
-            yield item
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.thread.join(5)
 
 
 # Shadow tables ----------------------------------------------------------------------------
@@ -315,7 +211,7 @@ def bulk_replay(
                     now = time.perf_counter()
                     batch_ms.append((now - batch_started) * 1000)
                     batch_started = now
-                    position = rows[-1].position
+                    position = rows[-1][0]
                     consumed += len(rows)
                     if progress:
                         progress(position, max(head, position))
@@ -363,9 +259,9 @@ def catch_up_and_swap(
             parked = parked_positions(cur, names)  # as of now: parking waits for our locks
             for group, position in groups:
                 replayer = Replayer(sorted(group, key=lambda p: p.name), mapper, parked)
-                while rows := read_events(cur, position, batch_size):
+                while rows := read_log(cur, position, batch_size):
                     replayer.apply(cur, rows)
-                    position = rows[-1].position
+                    position = rows[-1][0]
                     consumed += len(rows)
                 for projection in group:
                     finals[projection.name] = position

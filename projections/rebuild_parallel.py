@@ -1,24 +1,29 @@
 """Rebuild with several processes: the projections are split into groups of about equal
-replay cost, each group's bulk phase (shadow tables, one pass over the log, indexes) runs in
-a process of its own, then one transaction in this process catches every group up and swaps
+cost, each group's bulk phase (shadow tables, one pass over the log, indexes) runs in a
+process of its own, then one transaction in this process catches every group up and swaps
 them all in together, as ``rebuild_many`` does for one group.
 
 A rebuild is CPU-bound in Python (decoding, building rows, psycopg), so on a machine with
-several cores the groups replay side by side.
+several cores the groups replay side by side. Each process reads the log and decodes every
+event one of its projections handles: projections that handle the same events (the activity
+feed handles nearly all) cost less together, which ``split`` weighs with the log's topics.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import queue
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import Mapper
 
 from projections.base import Projection
+from projections.engine import EVENTS_TABLE
 from projections.rebuild import (
     DEFAULT_BATCH,
     Progress,
@@ -30,29 +35,83 @@ from projections.rebuild import (
 )
 from projections.registry import by_name
 
-# Seconds each projection spent applying the bench's 1,000,000-event mix (bench/rebuild.py):
-# the weights for splitting. Unknown projections weigh 1.
+# The weights for splitting, relative: each projection's replay of the bench's event mix
+# (bench/rebuild.py), and reading and decoding all of that log once (py-spy samples of a
+# 200,000-event rebuild with --jobs 2, scaled to 1,000,000 events). Unknown projections
+# weigh 1.
 REPLAY_COST = {
-    "comments": 92,
-    "kanban": 79,
-    "activities": 72,
-    "card_activities": 48,
-    "time_tracking": 29,
+    "card_activities": 61,
+    "kanban": 60,
+    "activities": 51,
+    "comments": 27,
+    "time_tracking": 18,
     "tasks": 11,
+    "files": 5,
 }
+DECODE_COST = 127
 MapperFactory = Callable[[str], Mapper]  # a module-level function: passed to the processes
+TRIED = 5_000  # the ways of placing the heavy projections tried at most (then one by one)
 
 
-def split(projections: Sequence[Projection], jobs: int) -> list[list[Projection]]:
-    """At most ``jobs`` non-empty groups of about equal cost (heaviest first, to the lightest
-    group)."""
-    groups: list[list[Projection]] = [[] for _ in range(max(1, jobs))]
-    costs = [0] * len(groups)
-    for projection in sorted(projections, key=lambda p: -REPLAY_COST.get(p.name, 1)):
-        lightest = costs.index(min(costs))
-        groups[lightest].append(projection)
-        costs[lightest] += REPLAY_COST.get(projection.name, 1)
-    return [g for g in groups if g]
+def split(
+    projections: Sequence[Projection], jobs: int, topics: Mapping[str, int] | None = None
+) -> list[list[Projection]]:
+    """At most ``jobs`` non-empty groups, the costliest as cheap as can be. A group costs its
+    projections' replay, plus decoding the share of the log they handle (``topics``: the
+    log's events per topic, a sample will do; without them only the replays count). The
+    heavy projections are placed every possible way (one by one past ``TRIED`` ways), then
+    each other one where it adds the least."""
+    topics = topics or {}
+    total = sum(topics.values())
+    handled = {p.name: {t for t in topics if p.handles_topic(t)} for p in projections}
+
+    def cost(group: list[Projection]) -> float:
+        replay = sum(REPLAY_COST.get(p.name, 1) for p in group)
+        if not total or not group:
+            return replay
+        decoded = set().union(*(handled[p.name] for p in group))
+        return replay + DECODE_COST * sum(topics[t] for t in decoded) / total
+
+    def worst(groups: list[list[Projection]]) -> tuple[float, float]:
+        costs = [cost(g) for g in groups]
+        return max(costs), sum(costs)
+
+    def place(groups: list[list[Projection]], projection: Projection) -> list[list[Projection]]:
+        ways = (
+            [[*g, projection] if i == j else g for j, g in enumerate(groups)]
+            for i in range(len(groups))
+        )
+        return min(ways, key=worst)
+
+    slots = max(1, min(jobs, len(projections)))
+    heavy = sorted((p for p in projections if p.name in REPLAY_COST), key=lambda p: p.name)
+    light = sorted((p for p in projections if p.name not in REPLAY_COST), key=lambda p: p.name)
+    if slots ** len(heavy) <= TRIED:
+        ways = itertools.product(range(slots), repeat=len(heavy))
+        best = min(
+            (
+                [[p for p, g in zip(heavy, w, strict=True) if g == i] for i in range(slots)]
+                for w in ways
+            ),
+            key=worst,
+        )
+    else:
+        best = [[] for _ in range(slots)]
+        for projection in sorted(heavy, key=lambda p: -REPLAY_COST[p.name]):
+            best = place(best, projection)
+    for projection in light:
+        best = place(best, projection)
+    return [g for g in best if g]
+
+
+def log_topics(conninfo: str) -> dict[str, int]:
+    """Events per topic in a sample of the log (all of it when it is small)."""
+    query = f"SELECT topic, count(*) FROM {EVENTS_TABLE} {{}} GROUP BY topic"
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(query.format("TABLESAMPLE SYSTEM (2) REPEATABLE (0)")).fetchall()
+        if sum(n for _, n in rows) < 5_000:
+            rows = conn.execute(query.format("")).fetchall()
+    return dict(rows)
 
 
 def _replay_group(
@@ -94,7 +153,7 @@ def rebuild_parallel(
 ) -> list[RebuildReport]:
     """Rebuild these projections with up to ``jobs`` processes; swap them in together."""
     check_rebuildable(projections)
-    groups = split(projections, jobs)
+    groups = split(projections, jobs, log_topics(conninfo) if jobs > 1 else None)
     if len(groups) < 2:
         return rebuild_many(conninfo, projections, mapper, batch_size=batch_size, progress=progress)
     started = time.perf_counter()

@@ -7,17 +7,27 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import psycopg
 import pytest
+from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 
+from application.adapters.store import DateAsISO, SetAsList
 from domain.kanban import Board, Card
 from interfaces.bootstrap import open_event_store
 from interfaces.cli import event_mapper
 from projections.engine import Projector, read_events
 from projections.rebuild import rebuild, rebuild_many
 from projections.rebuild_decoding import FastJSONTranscoder
-from projections.rebuild_parallel import REPLAY_COST, rebuild_parallel, split
+from projections.rebuild_parallel import (
+    DECODE_COST,
+    REPLAY_COST,
+    log_topics,
+    rebuild_parallel,
+    split,
+)
 from projections.registry import all_projections, by_name
 from sample_log import generate
 from tests.support.projections import caught_up, create_workspaces, wait_until
@@ -110,6 +120,62 @@ def test_projections_split_into_groups_of_about_equal_cost():
     assert max(costs) - min(costs) <= max(REPLAY_COST.values()) / 2
     assert len(split(all_projections(), 1)) == 1
     assert len(split([by_name("kanban")], 4)) == 1
+    assert len(split(all_projections(), 4, MIX)) == 4
+
+
+# Events per topic of a log like the benchmark's: mostly card moves, which the kanban, card
+# activities and activity projections all handle.
+MIX = {
+    "domain.kanban:Board.CardMoved": 480,
+    "domain.kanban:Card.Updated": 80,
+    "domain.comments:Comment.Created": 60,
+    "domain.kanban:Card.Created": 47,
+    "domain.time_tracking_tracker:TimeTracker.Booked": 40,
+    "domain.tasks:Task.StatusChanged": 29,
+    "domain.tasks:Task.Created": 22,
+    "domain.time_tracking:TimeEntry.Started": 10,
+    "domain.files:File.Uploaded": 6,
+    "domain.identity:User.Registered": 2,
+    "domain.tasks:TaskGraph.ParentSet": 4,
+}
+
+
+def test_a_split_weighs_the_events_each_group_decodes():
+    everyone = all_projections()
+    total = sum(MIX.values())
+
+    def cost(group: list) -> float:
+        handled = sum(n for t, n in MIX.items() if any(p.handles_topic(t) for p in group))
+        return sum(REPLAY_COST.get(p.name, 1) for p in group) + DECODE_COST * handled / total
+
+    groups = split(everyone, 2, MIX)
+    assert sorted(p.name for g in groups for p in g) == sorted(p.name for p in everyone)
+    worst = max(cost(g) for g in groups)
+    for i, group in enumerate(groups):  # moving any one projection makes the worst no better
+        for projection in group:
+            moved = [[p for p in g if p is not projection] for g in groups]
+            moved[1 - i].append(projection)
+            assert max(cost(g) for g in moved) >= worst - 1e-9, projection.name
+    # What decodes every event (the activity feed) pays for it: better than the plain split.
+    plain = split(everyone, 2)
+    assert worst < max(cost(g) for g in plain)
+
+
+def test_the_log_topics_are_counted_from_the_log(fresh_database_url):
+    url = fresh_database_url
+    store = open_event_store(url, pool_size=1)
+    try:
+        create_workspaces(store, 3, prefix="topics")
+        topics = log_topics(url)
+        assert topics["domain.workspaces:Workspace.Created"] == 3
+        assert sum(topics.values()) == len(read_events_all(url))
+    finally:
+        store.close()
+
+
+def read_events_all(url: str) -> list:
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        return read_events(cur, 0, 100_000)
 
 
 def test_the_fast_decoder_decodes_every_generated_event_as_the_mapper_does(fresh_database_url):
@@ -128,6 +194,30 @@ def test_the_fast_decoder_decodes_every_generated_event_as_the_mapper_does(fresh
         }
     finally:
         store.close()
+
+
+def test_the_fast_decoder_decodes_nested_and_unusual_values_as_the_transcoder_does():
+    inner = JSONTranscoder()  # the event store's transcodings
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO(), SetAsList()):
+        inner.register(transcoding)
+    fast = FastJSONTranscoder(inner)
+    when = datetime(2027, 1, 4, 9, 30, 0, 120, tzinfo=timezone(timedelta(hours=-3)))
+    ids = [uuid.uuid4() for _ in range(3)]
+    values = [
+        {"at": when, "due": date(2027, 1, 5), "hours": Decimal("12.50"), "id": ids[0]},
+        {"moved": [(ids[1], "a0"), (ids[2], "a1")], "tags": {"x", "y"}, "none": None},
+        {"deep": {"deeper": [{"id": ids[0], "at": [when]}], "_type_": "not a typed value"}},
+        {"_type_": "x", "_data_": "a plain dict with those two keys", "n": 1.5},
+        {"big": 2**70, "list": [[ids[1]], []], "text": "_type_"},
+        {"in": [{"n": -(2**64) - 1}], "at": when},
+        {"u64": 2**64 - 1, "i64": -(2**63), "float": 1.5e19, "small": 0.1, "id": ids[0]},
+        {"nested": [[1, 2.5, [3 * 10**25]]], "_data_": "x"},
+        [ids[0], when, {"id": ids[2]}],
+    ]
+    for value in values:
+        data = inner.encode(value)
+        assert fast.decode(data) == inner.decode(data), value
+        assert repr(fast.decode(data)) == repr(inner.decode(data))  # ints stay ints
 
 
 def test_kanban_corner_cases_rebuild_in_one_batch_as_live(fresh_database_url):
