@@ -56,8 +56,9 @@ CHECKS = ",".join(
 )
 # Lists paged by log position rather than by (time, id).
 POSITION_CURSORS = r"activit|/columns/\{column_id\}/cards$"
-# A schema cannot say which version is current: a generated If-Match is stale (412).
-POSITIVE_STATUSES = ["2xx", "401", "403", "404", "409", "412", "429"]
+# A schema cannot say which version is current: a generated If-Match is stale (412). A
+# generated If-None-Match of "*" holds every representation: 304 Not Modified is its answer.
+POSITIVE_STATUSES = ["2xx", "304", "401", "403", "404", "409", "412", "429"]
 # Where a well-formed request can still break a rule that JSON Schema cannot state (it
 # depends on stored state or relates two fields), 422 is the documented answer:
 RULES_BEYOND_SCHEMA = "|".join(
