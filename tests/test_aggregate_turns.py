@@ -89,6 +89,18 @@ def a_board(store: EventStore, cards: int) -> tuple[uuid.UUID, uuid.UUID, list, 
 COLUMN = {"name": "c", "color": None, "wip_limit": None, "is_done_column": False, "position": None}
 
 
+def move(service: KanbanService, owner, card, column, position=0):
+    return service.move_card(
+        card_id=card,
+        actor_id=owner,
+        column_id=column,
+        position=position,
+        before_card_id=None,
+        after_card_id=None,
+        override_reason=None,
+    )
+
+
 def count_clashes(store: EventStore) -> list[int]:
     clashes = [0]
     save = store.save
@@ -118,15 +130,7 @@ def test_two_processes_moving_on_one_board_take_turns_without_clashing(stores, d
     def mover(k: int) -> None:
         for _, card, column, position in per_store[k]:
             try:
-                services[k].move_card(
-                    card_id=card,
-                    actor_id=owner,
-                    column_id=column,
-                    position=position,
-                    before_card_id=None,
-                    after_card_id=None,
-                    override_reason=None,
-                )
+                move(services[k], owner, card, column, position)
             except Exception as e:  # pragma: no cover - reported below
                 errors.append(e)
 
@@ -230,18 +234,6 @@ def turn_held(database_url: str, board_id: uuid.UUID) -> bool:
             " AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1 AND granted)",
             (key >> 32, key & 0xFFFFFFFF),
         ).fetchone()[0]
-
-
-def move(service: KanbanService, owner, card, column, position=0):
-    return service.move_card(
-        card_id=card,
-        actor_id=owner,
-        column_id=column,
-        position=position,
-        before_card_id=None,
-        after_card_id=None,
-        override_reason=None,
-    )
 
 
 def test_a_turn_ends_with_its_append_or_its_refusal(stores, database_url):
