@@ -20,8 +20,7 @@ from eventsourcing.utils import get_topic
 
 from application.audit import plain
 from projections.activities import (
-    META,
-    SECRET,
+    NOT_DETAILS,
     SKIPPED_TOPICS,
     describe,
     project_of,
@@ -174,8 +173,6 @@ class Route:
     grant: tuple[str, str] | None = None  # (workspace id, user id)
 
 
-HIDDEN = frozenset(META | SECRET)  # fields an event's payload leaves out (once, not per field)
-
 # A person's Workload is opened by their first allocation: bookkeeping, nothing to show.
 INTERNAL = ("domain.resources:Workload.Created",)
 
@@ -208,7 +205,7 @@ def route(event: Any, position: int) -> Route | None:
         "actor_id": plain(actor_of(event)),
         "at": event.timestamp.isoformat(),
         "version": event.originator_version,
-        "data": {k: plain(v) for k, v in vars(event).items() if k not in HIDDEN},
+        "data": {k: plain(v) for k, v in vars(event).items() if k not in NOT_DETAILS},
     }
 
     def who(field: str | None) -> tuple[str, str] | None:
