@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,6 +9,7 @@ from uuid import UUID
 from psycopg import AsyncConnection, Connection
 from psycopg.rows import dict_row
 
+from projections.queries import NOT_KEPT, Kept
 from projections.waiter import ProjectionWaiter
 
 USER_COLUMNS = (
@@ -51,10 +51,7 @@ class SignIns:
 
     def __init__(self, waiter: ProjectionWaiter | None, capacity: int = 10_000) -> None:
         self.waiter = waiter
-        self.capacity = capacity
-        self._rows: OrderedDict[tuple[UUID, UUID | None], tuple[Any, dict[str, Any]]] = (
-            OrderedDict()
-        )
+        self._rows: Kept[dict[str, Any]] = Kept(capacity)
 
     def _tag(self) -> tuple[int, int] | None:
         waiter = self.waiter
@@ -67,18 +64,12 @@ class SignIns:
     ) -> dict[str, Any] | None:
         """The live, active user of a sign-in, or None."""
         tag = self._tag()  # before reading: a change after it moves it
-        key = (user_id, session_id)
-        if tag is not None:
-            kept = self._rows.get(key)
-            if kept is not None and kept[0] == tag:
-                self._rows.move_to_end(key)
-                return kept[1]
+        kept = self._rows.get((user_id, session_id), tag)
+        if kept is not NOT_KEPT:
+            return kept
         row = await get_user(conn, user_id, session_id)
-        if tag is not None and row is not None and row["is_active"]:
-            self._rows[key] = (tag, row)
-            self._rows.move_to_end(key)
-            while len(self._rows) > self.capacity:
-                self._rows.popitem(last=False)
+        if row is not None and row["is_active"]:
+            self._rows.put((user_id, session_id), tag, row)
         return row
 
 

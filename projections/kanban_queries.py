@@ -4,7 +4,6 @@ is built as one JSON document by PostgreSQL: it is the clients' main read."""
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,7 +12,7 @@ import orjson
 from psycopg import AsyncConnection
 
 from domain.workspaces import WORKSPACE_ROLES
-from projections.queries import fetch_all, fetch_one
+from projections.queries import NOT_KEPT, Kept, fetch_all, fetch_one
 
 # A card's dense position (0, 1, 2... in (rank, id) order within its column) is not stored
 # (a move would renumber the rest of two columns): it is counted where a card is read, over
@@ -107,14 +106,10 @@ class BoardDocuments:
         # from ``projection_tracking`` on the connection (a read replica, which may be behind
         # the positions the primary announces)
         self.positions = positions
-        self.capacity = capacity
-        # board -> (kanban position, document body, "<version>.<digest>")
-        self._documents: OrderedDict[UUID, tuple[int, bytes, str]] = OrderedDict()
-        # (board, user) -> ((kanban, workspaces) positions, role or None: not a member)
-        self._roles: OrderedDict[tuple[UUID, UUID], tuple[tuple[int, int], str | None]] = (
-            OrderedDict()
-        )
-        self.role_capacity = capacity * 64
+        # board -> (document body, "<version>.<digest>"), under the kanban position
+        self._documents: Kept[tuple[bytes, str]] = Kept(capacity)
+        # (board, user) -> role or None (not a member), under the (kanban, workspaces) positions
+        self._roles: Kept[str | None] = Kept(capacity * 64)
 
     async def _position(self, conn: AsyncConnection) -> int | None:
         if self.positions is not None:
@@ -130,18 +125,13 @@ class BoardDocuments:
             kanban, members = self.positions.get(KANBAN), self.positions.get(MEMBERS)
             if kanban is not None and members is not None:
                 tag = (kanban, members)
-                cached = self._roles.get((board_id, user_id))
-                if cached is not None and cached[0] == tag:
-                    self._roles.move_to_end((board_id, user_id))
-                    return cached[1]
+        kept = self._roles.get((board_id, user_id), tag)
+        if kept is not NOT_KEPT:
+            return kept
         cur = await conn.execute(BOARD_ROLE, (user_id, board_id), prepare=True)
         row = await cur.fetchone()
         role = None if row is None else row[0]
-        if tag is not None:
-            self._roles[(board_id, user_id)] = (tag, role)
-            self._roles.move_to_end((board_id, user_id))
-            while len(self._roles) > self.role_capacity:
-                self._roles.popitem(last=False)
+        self._roles.put((board_id, user_id), tag, role)
         return role
 
     async def get(
@@ -151,10 +141,9 @@ class BoardDocuments:
         role = await self._role(conn, board_id, user_id)
         if role is None:
             return None
-        cached = self._documents.get(board_id)
-        if cached is not None and position is not None and cached[0] == position:
-            self._documents.move_to_end(board_id)
-            _, body, tag = cached
+        kept = self._documents.get(board_id, position)
+        if kept is not NOT_KEPT:
+            body, tag = kept
         else:
             cur = await conn.execute(BOARD_BODY, (board_id,), prepare=True)
             row = await cur.fetchone()
@@ -162,11 +151,7 @@ class BoardDocuments:
                 return None
             body = row[0].encode()
             tag = f"{row[1]}.{hashlib.blake2b(body, digest_size=8).hexdigest()}"
-            if position is not None:
-                self._documents[board_id] = (position, body, tag)
-                self._documents.move_to_end(board_id)
-                while len(self._documents) > self.capacity:
-                    self._documents.popitem(last=False)
+            self._documents.put(board_id, position, (body, tag))
         return BoardDocument(
             b'{"role":' + orjson.dumps(role) + b"," + body[1:],
             f'"{tag}{WORKSPACE_ROLES.index(role) if role in WORKSPACE_ROLES else "f"}"',

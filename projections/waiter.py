@@ -26,8 +26,8 @@ class ProjectionWaiter:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self.positions: dict[str, int] = {}
-        # Bumped on each (re)connection, when notifications may have been missed, and on each
-        # announced end of logins: caches of what those announce compare them.
+        # Bumped on each (re)connection, when notifications may have been missed: caches of
+        # what the notifications announce compare it.
         self.generation = 0
         self.sign_ins_changed = 0  # a new value for each announcement (never one seen before)
         self._changes = itertools.count(1)
@@ -125,8 +125,8 @@ class ReplicaWaiter:
         self.pool = pool  # psycopg_pool.AsyncConnectionPool on the replica
         self.max_interval = max_interval
         self.positions: dict[str, int] = {}
-        # Bumped on each (re)connection, when notifications may have been missed, and on each
-        # announced end of logins: caches of what those announce compare them.
+        # Bumped on each (re)connection, when notifications may have been missed: caches of
+        # what the notifications announce compare it.
         self.generation = 0
         self.sign_ins_changed = 0  # a new value for each announcement (never one seen before)
         self._changes = itertools.count(1)

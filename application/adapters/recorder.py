@@ -97,7 +97,7 @@ class OrderedAppendRecorder(PostgresApplicationRecorder):
             end_transaction(conn)
             return super().insert_events(stored_events, **kwargs)
         except BaseException:
-            end_transaction(conn)  # e.g. IntegrityError: the transaction is aborted
+            end_transaction(conn)  # any other failure: the transaction is aborted or open
             raise
 
 
