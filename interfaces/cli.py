@@ -28,6 +28,7 @@ from interfaces.bootstrap import (
     open_event_store,
     open_identity,
     open_templates,
+    settle_heap,
 )
 from interfaces.cli_imports import export_workspace, imports_app
 from interfaces.doctor import run_checks
@@ -134,6 +135,7 @@ def projector() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"projector running {len(runner.workers)} projections; Ctrl-C stops")
+    settle_heap()
     runner.run_forever(should_stop=stop.is_set)
 
 

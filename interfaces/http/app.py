@@ -14,7 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from application.config import Settings, get_settings
 from interfaces import realtime
-from interfaces.bootstrap import close_container, open_container
+from interfaces.bootstrap import close_container, open_container, settle_heap
 from interfaces.embedded import resolve_database_url
 from interfaces.error_reporting import init_error_reporting
 from interfaces.http import (
@@ -86,7 +86,11 @@ class GZipExceptFiles(GZipMiddleware):
 VARY_ACCEPT_ENCODING = (b"vary", b"Accept-Encoding")
 
 
-def create_app(settings: Settings | None = None, *, with_projector: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, with_projector: bool = True, settle: bool = False
+) -> FastAPI:
+    """``settle``: a server process's app (``app_factory``); its start-up heap is frozen
+    (``settle_heap``) once the container is open."""
     settings = settings or get_settings()
     settings.check_safe()
     init_error_reporting(settings, "api")  # Sentry, when SENTRY_DSN is set
@@ -101,6 +105,8 @@ def create_app(settings: Settings | None = None, *, with_projector: bool = True)
         try:
             if hub is not None:
                 await hub.start(app.state.container)
+            if settle:
+                settle_heap()
             yield
         finally:
             if hub is not None:
@@ -176,10 +182,11 @@ def create_asgi_app(
     *,
     with_projector: bool = True,
     realtime_emitter: bool = True,
+    settle: bool = False,
 ) -> socketio.ASGIApp:
     """The API with Socket.IO mounted beside it at /socket.io (same port)."""
     settings = settings or get_settings()
-    app = create_app(settings, with_projector=with_projector)
+    app = create_app(settings, with_projector=with_projector, settle=settle)
     return realtime.mount(app, settings, emitter=realtime_emitter)
 
 
@@ -193,4 +200,5 @@ def app_factory() -> socketio.ASGIApp:
         settings,
         with_projector=os.environ.get("WORKSYNC_WITH_PROJECTOR", "1") == "1",
         realtime_emitter=os.environ.get("WORKSYNC_REALTIME_EMITTER", "1") == "1",
+        settle=True,
     )
