@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+from starlette.routing import Match
+
+from interfaces.http.routers import ContextRouter
+
 PROBLEM = "application/problem+json"
 
 
@@ -119,3 +124,41 @@ def test_a_commands_answer_times_the_command_and_the_projection_lag(client, api)
     assert all(float(v) >= 0 for v in entries.values())
     read = client.get(f"/api/v1/workspaces/{created.json()['id']}", headers=user["headers"])
     assert "server-timing" not in read.headers
+
+
+def test_context_routers_refuse_paths_without_their_first_segments_and_match_the_rest():
+    router = ContextRouter()
+
+    @router.get("/boards/{board_id}")
+    def board(board_id: str) -> None: ...
+
+    @router.put("/cards/{card_id}/move")
+    def move(card_id: str) -> None: ...
+
+    def scope(method: str, path: str) -> dict:
+        return {"type": "http", "method": method, "path": path, "root_path": ""}
+
+    assert router._first_segments() == {"boards", "cards"}
+    app = FastAPI()
+    app.include_router(router, prefix="/api/v1")
+    included = app.router.routes[-1]
+    assert included.matches(scope("GET", "/api/v1/workspaces/x"))[0] == Match.NONE
+    assert included.matches(scope("GET", "/api/v1/boards/b1"))[0] == Match.FULL
+    assert included.matches(scope("PUT", "/api/v1/cards/c1/move"))[0] == Match.FULL
+    assert included.matches(scope("GET", "/api/v1/cards/c1/move"))[0] == Match.PARTIAL  # 405
+    assert included.matches(scope("GET", "/api/v1/boards"))[0] == Match.NONE  # no such route
+
+    @router.get("/{anything}")
+    def anything(anything: str) -> None: ...
+
+    # A route starting with a parameter may match any path: the router tries its routes.
+    assert router._first_segments() is None
+    assert included.matches(scope("GET", "/api/v1/workspaces"))[0] == Match.FULL
+
+
+def test_every_context_router_is_a_context_router(client):
+    """A plain APIRouter would work, only without the shortcut: every context uses one kind."""
+    included = [r for r in client.app.router.routes if hasattr(r, "original_router")]
+    assert included
+    assert all(type(r.original_router) is ContextRouter for r in included)
+    assert all(r.original_router._first_segments() is not None for r in included)

@@ -6,16 +6,17 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from application.errors import Invalid, NotFound
 from interfaces.http.activities_schemas import ActivityOut, feed_page
 from interfaces.http.deps import Conn, CurrentUser
 from interfaces.http.pagination import Page, PageQuery, decode_int_cursor
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import Line
 from projections import activities_queries, workspaces_queries
 
-router = APIRouter(prefix="/workspaces", tags=["activities"])
+router = ContextRouter(prefix="/workspaces", tags=["activities"])
 
 
 def _aware(value: datetime | None) -> datetime | None:

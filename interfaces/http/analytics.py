@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from application import analytics, analytics_reports
 from application.analytics import Period, TimeGroup
@@ -25,9 +25,10 @@ from interfaces.http.analytics_schemas import (
 )
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser
 from interfaces.http.resources_schemas import Day
+from interfaces.http.routers import ContextRouter
 from interfaces.http.time_tracking_schemas import TimeZoneName
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = ContextRouter(prefix="/analytics", tags=["analytics"])
 
 From = Annotated[Day | None, Query(alias="from", description="first local day (inclusive)")]
 To = Annotated[Day | None, Query(alias="to", description="last local day (inclusive)")]

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from application.errors import Invalid
 from interfaces.http.audit_schemas import AuditState, AuditTrail, ObjectType
 from interfaces.http.deps import ContainerDep, CurrentUser
+from interfaces.http.routers import ContextRouter
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = ContextRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("/{object_type}/{object_id}", response_model=AuditTrail | AuditState)

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from application.authorization import Action
 from interfaces.http.comments_schemas import (
@@ -26,10 +26,11 @@ from interfaces.http.comments_schemas import (
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageParams, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import comments_queries
 
-router = APIRouter(tags=["comments"], route_class=CommandRoute)
+router = ContextRouter(tags=["comments"], route_class=CommandRoute)
 
 
 async def _comment_or_accepted(

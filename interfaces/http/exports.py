@@ -9,7 +9,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from application.adapters.files_storage import content_disposition
@@ -23,9 +23,10 @@ from interfaces.http.exports_schemas import (
     to_out,
 )
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor
+from interfaces.http.routers import ContextRouter
 from projections import exports_queries
 
-router = APIRouter(prefix="/workspaces", tags=["exports"])
+router = ContextRouter(prefix="/workspaces", tags=["exports"])
 
 
 @router.post(

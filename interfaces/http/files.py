@@ -24,7 +24,7 @@ from uuid import UUID
 
 import anyio
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
@@ -53,10 +53,11 @@ from interfaces.http.files_schemas import (
 from interfaces.http.files_upload import FilePart, receive_file
 from interfaces.http.guard import request_state
 from interfaces.http.idempotency import CommandRoute
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, HEADER_VALUE, accepted
 from projections import files_queries
 
-router = APIRouter(tags=["files"], route_class=CommandRoute)
+router = ContextRouter(tags=["files"], route_class=CommandRoute)
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 PROBLEM_BODY = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -15,16 +15,17 @@ import time
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from interfaces.http.deps import ContainerDep
 from interfaces.http.health_schemas import Readiness
+from interfaces.http.routers import ContextRouter
 from projections.control import readiness
 from projections.liveness import running
 
-router = APIRouter(tags=["operations"])
+router = ContextRouter(tags=["operations"])
 POOL_WAIT = 3.0  # seconds /ready waits for a pooled connection
 
 

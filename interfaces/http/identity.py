@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Request, Response, status
+from fastapi import Request, Response, status
 
 from application.adapters.sessions import Client
 from application.errors import Unauthorized
@@ -28,10 +28,11 @@ from interfaces.http.identity_schemas import (
     user_out,
 )
 from interfaces.http.ratelimit import get_rate_limits
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, UserOut, accepted
 from projections import identity_queries
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = ContextRouter(prefix="/auth", tags=["auth"])
 
 
 def client_of(request: Request) -> Client:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 
 from application.errors import Forbidden, NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, run_command
 from interfaces.http.identity import client_of
 from interfaces.http.identity_schemas import UserUpdate
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, Line, UserOut, accepted
 from projections import identity_queries
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = ContextRouter(prefix="/users", tags=["users"])
 
 
 @router.get("", response_model=Page[UserOut])

@@ -13,7 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Form, UploadFile, status
+from fastapi import Form, UploadFile, status
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,8 +25,9 @@ from interfaces.http.imports_schemas import (
     WorkSyncImportForm,
     to_out,
 )
+from interfaces.http.routers import ContextRouter
 
-router = APIRouter(prefix="/workspaces", tags=["imports"])
+router = ContextRouter(prefix="/workspaces", tags=["imports"])
 
 
 @router.post(

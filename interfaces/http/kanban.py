@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from application.errors import NotFound
 from interfaces.http.deps import (
@@ -40,10 +40,11 @@ from interfaces.http.pagination import (
     decode_time_id_cursor,
     paginate,
 )
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, NOT_MODIFIED, Line, accepted, set_etag
 from projections import kanban_queries
 
-router = APIRouter(tags=["kanban"], route_class=CommandRoute)
+router = ContextRouter(tags=["kanban"], route_class=CommandRoute)
 
 
 async def _column_board(conn: Conn, column_id: UUID, user_id: UUID) -> UUID:

@@ -15,7 +15,7 @@ import time
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import FastAPI, Header
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,8 +24,9 @@ from application.config import Settings
 from application.errors import NotFound, Unauthorized
 from interfaces import metrics
 from interfaces.http.deps import ContainerDep
+from interfaces.http.routers import ContextRouter
 
-router = APIRouter(include_in_schema=False)
+router = ContextRouter(include_in_schema=False)
 
 
 class HttpMetrics:

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import orjson
 from anyio import to_thread
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from fastapi.responses import JSONResponse
 
 from application import milestones_reports
@@ -35,10 +35,11 @@ from interfaces.http.milestones_schemas import (
     Status,
 )
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import milestones_queries
 
-router = APIRouter(tags=["milestones"], route_class=CommandRoute)
+router = ContextRouter(tags=["milestones"], route_class=CommandRoute)
 # Only a UUID is a milestone's id here: /milestones/from-template is another route (a PUT to it
 # is 405, not a milestone id that fails to parse).
 MILESTONE_ID = "{milestone_id:uuid}"

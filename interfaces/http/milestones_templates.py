@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
@@ -21,10 +21,11 @@ from interfaces.http.milestones_schemas import (
     MilestoneTemplateUpdate,
 )
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import milestones_queries
 
-router = APIRouter(tags=["milestones"], route_class=CommandRoute)
+router = ContextRouter(tags=["milestones"], route_class=CommandRoute)
 TEMPLATE_DATA = {"milestones_data": "milestones", "deliverables_data": "deliverables"}
 
 

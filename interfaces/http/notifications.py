@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from application.errors import Invalid, NotFound
@@ -35,9 +35,10 @@ from interfaces.http.notifications_schemas import (
     to_out,
 )
 from interfaces.http.pagination import PageQuery, encode_cursor
+from interfaces.http.routers import ContextRouter
 from projections import notifications_queries
 
-router = APIRouter(tags=["notifications"], route_class=CommandRoute)
+router = ContextRouter(tags=["notifications"], route_class=CommandRoute)
 
 
 def _cursor_key(order: str, row: dict[str, Any]) -> tuple[Any, ...]:

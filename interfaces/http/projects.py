@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from application.errors import NotFound
 from interfaces.http.activities_schemas import ActivityOut, feed_page
@@ -34,10 +34,11 @@ from interfaces.http.projects_schemas import (
     Status,
     WeekDone,
 )
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from projections import activities_queries, projects_queries
 
-router = APIRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
+router = ContextRouter(prefix="/projects", tags=["projects"], route_class=CommandRoute)
 
 
 async def visible_project(conn: Conn, project_id: UUID, user_id: UUID) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from application import resources_reports
 from application.authorization import Action
@@ -35,10 +35,11 @@ from interfaces.http.resources_schemas import (
     TeamMemberUpdate,
     team_member_out,
 )
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, Line, accepted, set_etag
 from projections import resources_queries
 
-router = APIRouter(tags=["resources"], route_class=CommandRoute)
+router = ContextRouter(tags=["resources"], route_class=CommandRoute)
 WS = "/workspaces/{workspace_id}"
 
 

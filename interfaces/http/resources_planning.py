@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from application import resources_reports
 from application.authorization import Action
@@ -28,10 +28,11 @@ from interfaces.http.resources_schemas import (
     OptimizeRequest,
     UtilizationOut,
 )
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED
 from projections import resources_queries
 
-router = APIRouter(tags=["resources"], route_class=CommandRoute)
+router = ContextRouter(tags=["resources"], route_class=CommandRoute)
 
 # Conflicts ------------------------------------------------------------------------------------
 

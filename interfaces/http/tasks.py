@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from interfaces.http.tasks_schemas import (
     Priority,
@@ -28,7 +29,7 @@ from interfaces.http.tasks_schemas import (
 )
 from projections import tasks_queries
 
-router = APIRouter(tags=["tasks"], route_class=CommandRoute)
+router = ContextRouter(tags=["tasks"], route_class=CommandRoute)
 
 
 @router.get("/projects/{project_id}/tasks", response_model=Page[TaskOut])

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from application.errors import Invalid, NotFound
 from application.templates import analytics_report, phases_from_project
@@ -23,6 +23,7 @@ from interfaces.http.pagination import (
     encode_cursor,
     paginate,
 )
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, Line, accepted, set_etag
 from interfaces.http.templates_schemas import (
     Highlights,
@@ -40,7 +41,7 @@ from interfaces.http.templates_schemas import (
 )
 from projections import templates_queries
 
-router = APIRouter(tags=["templates"], route_class=CommandRoute)
+router = ContextRouter(tags=["templates"], route_class=CommandRoute)
 CategoryQuery = Annotated[Line | None, Query(max_length=100)]
 TagQuery = Annotated[Line | None, Query(max_length=50)]
 WORD = re.compile(r"\w+")

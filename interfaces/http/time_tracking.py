@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from application import time_tracking_reports
@@ -25,6 +25,7 @@ from application.time_tracking_reports import MANAGERS, GroupBy, Scope
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, Accepted, Line, accepted, set_etag
 from interfaces.http.time_tracking_schemas import (
     DayOut,
@@ -41,7 +42,7 @@ from interfaces.http.time_tracking_schemas import (
 )
 from projections import time_tracking_queries
 
-router = APIRouter(tags=["time tracking"], route_class=CommandRoute)
+router = ContextRouter(tags=["time tracking"], route_class=CommandRoute)
 
 
 def _entry_response(

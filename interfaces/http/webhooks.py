@@ -9,13 +9,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from fastapi.responses import JSONResponse
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, accepted, set_etag
 from interfaces.http.webhooks_schemas import (
     DeliveryStatus,
@@ -31,7 +32,7 @@ from interfaces.http.webhooks_schemas import (
 )
 from projections import webhooks_queries
 
-router = APIRouter(tags=["webhooks"], route_class=CommandRoute)
+router = ContextRouter(tags=["webhooks"], route_class=CommandRoute)
 WEBHOOKS = "/workspaces/{workspace_id}/webhooks"
 WEBHOOK = WEBHOOKS + "/{webhook_id}"
 

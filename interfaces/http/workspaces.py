@@ -6,13 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from anyio import to_thread
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 from fastapi.responses import JSONResponse
 
 from application.errors import NotFound
 from interfaces.http.deps import Conn, ContainerDep, CurrentUser, IfMatch, run_command
 from interfaces.http.idempotency import CommandRoute
 from interfaces.http.pagination import Page, PageQuery, decode_time_id_cursor, paginate
+from interfaces.http.routers import ContextRouter
 from interfaces.http.schemas import ACCEPTED, Token, accepted, set_etag
 from interfaces.http.workspaces_schemas import (
     InviteCreate,
@@ -27,7 +28,7 @@ from interfaces.http.workspaces_schemas import (
 )
 from projections import workspaces_queries
 
-router = APIRouter(prefix="/workspaces", tags=["workspaces"], route_class=CommandRoute)
+router = ContextRouter(prefix="/workspaces", tags=["workspaces"], route_class=CommandRoute)
 
 
 @router.get("", response_model=Page[WorkspaceOut])
