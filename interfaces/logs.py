@@ -70,11 +70,17 @@ def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return _redact(event_dict)
 
 
+_WRITING = threading.Lock()
+
+
 class _CurrentStderr:
-    """Writes to whatever sys.stderr is now (test runners swap and close it)."""
+    """Writes to whatever sys.stderr is now (test runners swap and close it). structlog's
+    lines and the standard library's each arrive as one ``write`` (message and newline
+    together), and one lock serializes them: two threads logging at once never share a line."""
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        with _WRITING:
+            return sys.stderr.write(text)
 
     def flush(self) -> None:
         sys.stderr.flush()
@@ -135,7 +141,7 @@ def configure_logging(level: str = "info", *, cache: bool = True) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),
+        logger_factory=structlog.WriteLoggerFactory(_CurrentStderr()),
         cache_logger_on_first_use=cache,
     )
     root = logging.getLogger()

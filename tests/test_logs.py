@@ -7,9 +7,12 @@ import asyncio
 import json
 import logging
 import socket
+import sys
+import threading
 import warnings
 
 import httpx
+import structlog
 import websockets
 
 from interfaces.logs import configure_logging, redact_text
@@ -79,6 +82,36 @@ def test_library_logging_and_warnings_are_json_and_redacted(capsys):
     assert [e["logger"] for e in entries] == ["some.library", "py.warnings", "another"]
     assert JWT not in "\n".join(lines)
     assert "ValueError" in entries[2]["exception"]
+
+
+def test_threads_logging_at_once_never_share_a_line(capsys):
+    """structlog's lines and the standard library's, written from several threads at once
+    (a server's projector threads log while uvicorn does), each stay one JSON line."""
+    configure_logging("info", cache=False)
+
+    def structlog_lines(n: int) -> None:
+        for i in range(n):
+            structlog.get_logger("projector").info("projection running", i=i)
+
+    def library_lines(n: int) -> None:
+        for i in range(n):
+            logging.getLogger("uvicorn.error").info("Application startup complete %d", i)
+
+    threads = [threading.Thread(target=f, args=(300,)) for f in (structlog_lines, library_lines)]
+    threads += [threading.Thread(target=structlog_lines, args=(300,))]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    console_logging()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 900
+    assert all(isinstance(json.loads(line), dict) for line in lines)
 
 
 def test_redaction_covers_tokens_headers_jwts_and_url_passwords():
