@@ -115,14 +115,13 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 async def optional_caller(
-    container: ContainerDep,
-    conn: Conn,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller | None:
     """The signed-in caller, or None without a token (a bad token is still 401)."""
     if credentials is None:
         return None
-    return await current_user(container, conn, credentials)
+    return await current_user(request, credentials)
 
 
 async def upload_file(
