@@ -4,9 +4,11 @@ generated log (every context) and on kanban's corner cases."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import uuid
+import weakref
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -19,7 +21,7 @@ from domain.kanban import Board, Card
 from interfaces.bootstrap import open_event_store
 from interfaces.cli import event_mapper
 from projections.engine import Projector, read_events
-from projections.rebuild import rebuild, rebuild_many
+from projections.rebuild import collection_per_batch, rebuild, rebuild_many
 from projections.rebuild_decoding import FastJSONTranscoder
 from projections.rebuild_parallel import (
     DECODE_COST,
@@ -317,3 +319,29 @@ def test_the_rebuild_command_reports_each_projection_as_json(monkeypatch, fresh_
     assert sorted(r["name"] for r in reports) == sorted(p.name for p in all_projections())
     assert {(r["events"], r["position"]) for r in reports} == {(6, 6)}
     assert all(len(r["batch_ms"]) == 1 for r in reports)
+
+
+def test_a_replay_collects_garbage_once_per_batch_and_restores_the_collector():
+    garbage = []
+    assert gc.isenabled()
+    with collection_per_batch() as collect:
+        assert not gc.isenabled()  # no collection in the middle of a batch
+        cycle: list = []
+        cycle.append(cycle)
+        garbage.append(weakref.ref(Holder(cycle)))
+        del cycle
+        collect()  # after the batch: its cyclic garbage goes
+        assert garbage[0]() is None
+    assert gc.isenabled()
+    try:
+        with collection_per_batch():
+            raise RuntimeError("a batch failed")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()  # restored when a batch fails, too
+
+
+class Holder:
+    def __init__(self, cycle: list) -> None:
+        self.cycle = cycle
+        cycle.append(self)
