@@ -24,6 +24,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg
 from fastapi.testclient import TestClient
 
+from application.config import Settings
 from interfaces.bootstrap import migrate
 from interfaces.http.app import create_app
 from interfaces.logs import configure_logging
-from tests.support.api import Api
-from tests.support.databases import make_settings
-from tests.support.kanban import create_board, create_card, create_project
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB = "bench_inprocess"
@@ -77,7 +76,16 @@ def main() -> None:
         admin.execute(f"CREATE DATABASE {DB}")
     try:
         migrate(url)
-        run(create_app(make_settings(url, log_level="warning")), requests, kinds)
+        with tempfile.TemporaryDirectory(prefix="worksync-inprocess-") as files:
+            settings = Settings(
+                database_url=url,
+                files_dir=files,
+                bcrypt_rounds=4,
+                log_level="warning",
+                rate_limit_enabled=False,
+                maintenance_enabled=False,
+            )
+            run(create_app(settings), requests, kinds)
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
@@ -85,13 +93,29 @@ def main() -> None:
 
 def run(app: Any, requests: int, kinds: list[str]) -> None:
     with TestClient(app) as client:
-        user = Api(client).register()
-        workspace = Api(client).create_workspace(user)
-        project = create_project(client, user, workspace["id"])
-        board = create_board(client, user, project, [{"name": f"c{i}"} for i in range(4)])
+
+        def post(path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+            answer = client.post(f"/api/v1{path}", json=body, headers=headers)
+            assert answer.status_code == 201, answer.text
+            return answer.json()
+
+        user = post(
+            "/auth/register",
+            {"email": "bench@example.com", "password": "password123", "name": "Bench"},
+        )
+        signed = {"Authorization": f"Bearer {user['access_token']}"}
+        workspace = post("/workspaces", {"name": "Bench"}, signed)
+        project = post("/projects", {"workspace_id": workspace["id"], "name": "P"}, signed)
+        columns_in = [{"name": f"c{i}"} for i in range(4)]
+        board = post(
+            f"/projects/{project['id']}/boards", {"name": "B", "columns": columns_in}, signed
+        )
         columns = [c["id"] for c in board["columns"]]
-        cards = [create_card(client, user, columns[i % 4], f"card {i}")["id"] for i in range(40)]
-        token = user["headers"]["Authorization"].encode()
+        cards = [
+            post(f"/columns/{columns[i % 4]}/cards", {"title": f"card {i}"}, signed)["id"]
+            for i in range(40)
+        ]
+        token = signed["Authorization"].encode()
 
         async def call(method: str, path: str, body: bytes = b"") -> int:
             sent: list[dict] = []
