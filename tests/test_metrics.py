@@ -67,11 +67,19 @@ def test_two_workers_add_up(fresh_database_url: str, tmp_path: Path):
             assert time.monotonic() < deadline, os.listdir(folder)
             time.sleep(0.1)
 
-        auth = {"Authorization": f"Bearer {TOKEN}"}
-        before = samples(httpx.get(f"{base}/metrics", headers=auth).text)
-
         def health(_: int) -> int:  # a new connection each: the two workers share them
             return httpx.get(f"{base}/health", timeout=10).status_code
+
+        # Both workers serving (each has answered one): importing is not the end of a worker's
+        # start-up, and one that is still starting leaves every connection to the other.
+        deadline = time.monotonic() + 60
+        while len(glob.glob(str(folder / "histogram_*.db"))) < 2:
+            assert time.monotonic() < deadline, os.listdir(folder)
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(health, range(8)))
+
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        before = samples(httpx.get(f"{base}/metrics", headers=auth).text)
 
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(health, range(60))) == {200}
